@@ -1,0 +1,184 @@
+// Package admin is the hub operator's HTTP/JSON API: it onboards
+// participants, enables their currencies and sets their net debit caps,
+// moves collateral in and out of their settlement accounts, and reports
+// positions, accounts and transfers.
+//
+// Every route is under /admin/v1 and is described by the OpenAPI 3.0
+// document served at /admin/v1/openapi.yaml (openapi.yaml in this
+// directory). Request and response bodies are JSON; amounts are FSPIOP
+// amount strings in the currency's major unit ("12.5" is twelve dollars
+// fifty), parsed strictly by money.ParseAmount and written by
+// money.FormatAmount, with a leading "-" on negative balances.
+//
+// Every write is a ledger command submitted through the writer, and every
+// write is safe to repeat: a resend of an applied command is answered with
+// the current state (200 rather than 201), and a resend of a funds movement
+// under the same id but with other content is refused (409
+// MODIFIED_REQUEST). Requests are checked completely before anything is
+// submitted, and the ledger refuses a command whole, so a rejected request
+// changes nothing.
+//
+// Reads of participants, accounts and single transfers go through the writer
+// and see every acknowledged command; the paged list of a participant's
+// transfers comes from the store after the writer has checkpointed.
+//
+// Errors are always
+//
+//	{"error": {"code": "STABLE_CODE", "message": "what to change"}}
+//
+// with a status that says whose fault it is: 400 for a request that can
+// never succeed as written, 404 for an unknown participant or transfer, 409
+// when it conflicts with the current state, 413 and 415 for the body, 422
+// for a liquidity or limit rule, 503 when the ledger cannot take work and
+// 500 for anything else, which is logged and never described to the client.
+//
+// The API has no authentication of its own: serve it only where the hub
+// operator alone can reach it.
+package admin
+
+import (
+	_ "embed"
+	"log/slog"
+	"net/http"
+
+	"github.com/hutong/hutong/writer"
+)
+
+// DefaultMaxBody is the largest request body accepted when Options.MaxBody is
+// zero.
+const DefaultMaxBody = 64 << 10
+
+// Options configures a Server. The zero value is usable.
+type Options struct {
+	// Logger receives the errors hidden from clients (every 5xx) and, at
+	// debug level, the requests refused. Default slog.Default().
+	Logger *slog.Logger
+	// MaxBody is the largest request body accepted, in bytes; a larger one
+	// is answered with 413. Default DefaultMaxBody (64 KiB).
+	MaxBody int64
+}
+
+// Server is the admin API. It implements http.Handler and is safe for
+// concurrent use.
+type Server struct {
+	w       *writer.Writer
+	log     *slog.Logger
+	maxBody int64
+	mux     *http.ServeMux
+}
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// route is one endpoint. The routes table is the single list of what the
+// server serves; a test checks that openapi.yaml documents exactly it.
+type route struct {
+	method  string
+	path    string
+	handler func(*Server, http.ResponseWriter, *http.Request) error
+}
+
+// routes lists every endpoint.
+var routes = []route{
+	{"POST", "/admin/v1/participants", (*Server).createParticipant},
+	{"GET", "/admin/v1/participants", (*Server).listParticipants},
+	{"GET", "/admin/v1/participants/{id}", (*Server).getParticipant},
+	{"POST", "/admin/v1/participants/{id}/suspend", (*Server).suspendParticipant},
+	{"POST", "/admin/v1/participants/{id}/activate", (*Server).activateParticipant},
+	{"POST", "/admin/v1/participants/{id}/currencies", (*Server).enableCurrency},
+	{"PUT", "/admin/v1/participants/{id}/currencies/{currency}/ndc", (*Server).setNDC},
+	{"POST", "/admin/v1/participants/{id}/funds-in", (*Server).fundsIn},
+	{"POST", "/admin/v1/participants/{id}/funds-out", (*Server).fundsOut},
+	{"POST", "/admin/v1/funds-out/{transferId}/commit", (*Server).commitFundsOut},
+	{"POST", "/admin/v1/funds-out/{transferId}/abort", (*Server).abortFundsOut},
+	{"GET", "/admin/v1/participants/{id}/accounts", (*Server).participantAccounts},
+	{"GET", "/admin/v1/positions", (*Server).positions},
+	{"GET", "/admin/v1/transfers/{id}", (*Server).getTransfer},
+	{"GET", "/admin/v1/participants/{id}/transfers", (*Server).participantTransfers},
+	{"GET", "/admin/v1/stats", (*Server).stats},
+	{"GET", "/admin/v1/openapi.yaml", (*Server).openAPIDocument},
+}
+
+// New returns the admin API over w. The caller keeps ownership of w and
+// closes it after the HTTP server in front of the API has shut down.
+func New(w *writer.Writer, opts Options) *Server {
+	s := &Server{w: w, log: opts.Logger, maxBody: opts.MaxBody, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBody
+	}
+	for _, rt := range routes {
+		h := rt.handler
+		s.mux.HandleFunc(rt.method+" "+rt.path, func(rw http.ResponseWriter, r *http.Request) {
+			if err := h(s, rw, r); err != nil {
+				s.fail(rw, r, err)
+			}
+		})
+	}
+	return s
+}
+
+// ServeHTTP serves the API. Unknown paths and methods are answered with the
+// JSON error body too (NOT_FOUND, METHOD_NOT_ALLOWED).
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("admin: handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
+			writeError(rw, &apiError{status: http.StatusInternalServerError, code: codeInternal, msg: msgInternal})
+		}
+	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.unrouted(rw, r)
+		return
+	}
+	s.mux.ServeHTTP(rw, r)
+}
+
+// unrouted answers a request no route matches, in the API's error format.
+// The mux knows whether the path exists under another method; ask it.
+func (s *Server) unrouted(rw http.ResponseWriter, r *http.Request) {
+	h, _ := s.mux.Handler(r)
+	rec := &statusRecorder{header: make(http.Header)}
+	h.ServeHTTP(rec, r)
+	if rec.status == http.StatusMethodNotAllowed {
+		rw.Header().Set("Allow", rec.header.Get("Allow"))
+		writeError(rw, &apiError{status: http.StatusMethodNotAllowed, code: "METHOD_NOT_ALLOWED",
+			msg: r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + rec.header.Get("Allow")})
+		return
+	}
+	writeError(rw, &apiError{status: http.StatusNotFound, code: "NOT_FOUND",
+		msg: "no endpoint " + r.URL.Path + "; see /admin/v1/openapi.yaml"})
+}
+
+// statusRecorder keeps what the mux's fallback handler answers, to be
+// rewritten in the API's format.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header { return r.header }
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+func (s *Server) openAPIDocument(rw http.ResponseWriter, _ *http.Request) error {
+	rw.Header().Set("Content-Type", "application/yaml")
+	rw.Write(openAPI) // a failed write means the client has gone
+	return nil
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hutong/hutong/admin"
+	"github.com/hutong/hutong/audit"
+	"github.com/hutong/hutong/bench"
+	"github.com/hutong/hutong/ledger"
+	"github.com/hutong/hutong/money"
+	"github.com/hutong/hutong/store/pebble"
+	"github.com/hutong/hutong/writer"
+)
+
+// Run runs the hutong command line with args (without the program name).
+func Run(ctx context.Context, args []string) error {
+	root := &cobra.Command{
+		Use:           "hutong",
+		Short:         "hutong is an interoperability switch for digital wallets and banks",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(serveCmd(ctx), verifyCmd(ctx), benchCmd(ctx))
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
+
+func logger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+func serveCmd(ctx context.Context) *cobra.Command {
+	var (
+		dataDir string
+		addr    string
+		demo    bool
+		verbose bool
+	)
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the switch: the ledger on its embedded store and the admin API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			log := logger(cmd.ErrOrStderr(), level)
+			if demo && dataDir == "" {
+				dataDir = filepath.Join(os.TempDir(), "hutong-demo")
+			}
+			if dataDir == "" {
+				return errors.New("serve needs --data DIR (or --demo, which uses a directory under the system's temporary directory)")
+			}
+			return serve(ctx, log, cmd.OutOrStdout(), dataDir, addr, demo)
+		},
+	}
+	c.Flags().StringVar(&dataDir, "data", "", "directory of the embedded store (created if absent)")
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:7070", "address of the admin API")
+	c.Flags().BoolVar(&demo, "demo", false, "create demo participants with currencies, limits and collateral")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log at debug level")
+	return c
+}
+
+func serve(ctx context.Context, log *slog.Logger, out io.Writer, dataDir, addr string, demo bool) error {
+	st, err := pebble.Open(dataDir, pebble.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	w, err := writer.Open(ctx, st, writer.Config{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := w.Close(); err != nil {
+			log.Error("close ledger writer", "err", err)
+		}
+	}()
+	if demo {
+		if err := seedDemo(ctx, w, log); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: admin.New(w, admin.Options{Logger: log}), ReadHeaderTimeout: 10 * time.Second}
+	base := "http://" + ln.Addr().String()
+	log.Info("hutong is serving", "admin_api", base+"/admin/v1", "data", dataDir)
+	if demo {
+		fmt.Fprintf(out, `
+hutong demo is running; its ledger is in %s.
+Try:
+  curl -s %[2]s/admin/v1/participants
+  curl -s %[2]s/admin/v1/participants/greenbank/accounts
+  curl -s '%[2]s/admin/v1/positions?currency=USD'
+  curl -s %[2]s/admin/v1/openapi.yaml
+Press Ctrl-C to stop.
+`, dataDir, base)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("admin API: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// demoParticipants are the demo's wallets and bank.
+var demoParticipants = []struct{ id, name string }{
+	{"greenbank", "Green Bank"},
+	{"mobimoney", "MobiMoney Wallet"},
+	{"payfast", "PayFast Wallet"},
+}
+
+func seedDemo(ctx context.Context, w *writer.Writer, log *slog.Logger) error {
+	usd, _ := money.Lookup("USD")
+	for i, p := range demoParticipants {
+		ndc, _ := money.ParseAmount("50000", usd)
+		funds, _ := money.ParseAmount("100000", usd)
+		fundID := ledger.ID{0xde, 0x00, byte(i + 1)}
+		fundID[6], fundID[8] = 0x40, 0x80
+		cmds := []ledger.Command{
+			{Op: ledger.OpCreateParticipant, Participant: p.id, Name: p.name},
+			{Op: ledger.OpEnableCurrency, Participant: p.id, Currency: "USD"},
+			{Op: ledger.OpSetNDC, Participant: p.id, Currency: "USD", Amount: ndc},
+			{Op: ledger.OpFundsIn, ID: fundID, Participant: p.id, Currency: "USD", Amount: funds},
+		}
+		for _, c := range cmds {
+			r, err := w.Submit(ctx, c)
+			if err != nil {
+				return fmt.Errorf("demo: %s for %s: %w", c.Op, p.id, err)
+			}
+			if !r.Duplicate {
+				log.Info("demo: done", "op", c.Op.String(), "participant", p.id)
+			}
+		}
+		log.Info("demo participant ready", "id", p.id, "name", p.name, "currency", "USD",
+			"ndc", money.Format(ndc, usd), "collateral", money.Format(funds, usd))
+	}
+	return nil
+}
+
+func verifyCmd(ctx context.Context) *cobra.Command {
+	var dataDir string
+	c := &cobra.Command{
+		Use:   "verify",
+		Short: "Check the journal's hash chain and recompute every balance and transfer from it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dataDir == "" {
+				return errors.New("verify needs --data DIR")
+			}
+			if _, err := os.Stat(dataDir); err != nil {
+				return fmt.Errorf("verify: %w", err)
+			}
+			st, err := pebble.Open(dataDir, pebble.Options{Logger: logger(cmd.ErrOrStderr(), slog.LevelWarn), ReadOnly: true})
+			if err != nil {
+				return exitCode{2, err}
+			}
+			defer st.Close()
+			out := cmd.OutOrStdout()
+			began := time.Now()
+			r, err := audit.Verify(ctx, st, func(n uint64) {
+				if n%100000 == 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "  %d entries checked\n", n)
+				}
+			})
+			if err != nil {
+				var f *audit.Failure
+				if errors.As(err, &f) {
+					fmt.Fprintf(out, "FAILED: %v\n", f)
+					return exitCode{1, errors.New("verify failed")}
+				}
+				return exitCode{2, err}
+			}
+			fmt.Fprintf(out, "OK in %.1fs: %s\n", time.Since(began).Seconds(), r)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dataDir, "data", "", "directory of the embedded store")
+	return c
+}
+
+func benchCmd(ctx context.Context) *cobra.Command {
+	c := &cobra.Command{Use: "bench", Short: "Measure hutong"}
+	var cfg bench.LedgerConfig
+	var keep bool
+	var cpuProfile string
+	l := &cobra.Command{
+		Use:   "ledger",
+		Short: "Durable two-phase transfers (prepare then fulfil) from many concurrent submitters",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Dir == "" {
+				d, err := os.MkdirTemp("", "hutong-bench-")
+				if err != nil {
+					return err
+				}
+				cfg.Dir = d
+				if !keep {
+					defer os.RemoveAll(d)
+				}
+			} else if entries, err := os.ReadDir(cfg.Dir); err == nil && len(entries) > 0 {
+				return fmt.Errorf("bench: %s is not empty; give an empty or new directory", cfg.Dir)
+			}
+			cfg.Progress = cmd.ErrOrStderr()
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "hutong bench ledger: store %s\n", cfg.Dir)
+			r, err := bench.Ledger(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(cmd.OutOrStdout(), r.String())
+			return nil
+		},
+	}
+	l.Flags().StringVar(&cfg.Dir, "data", "", "store directory (default: a new temporary directory, removed afterwards)")
+	l.Flags().BoolVar(&keep, "keep", false, "keep the temporary store directory")
+	l.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to this file")
+	l.Flags().DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to run")
+	l.Flags().Int64Var(&cfg.Transfers, "transfers", 0, "stop after this many transfers instead of after --duration")
+	l.Flags().IntVar(&cfg.Submitters, "submitters", 4096, "concurrent submitters")
+	l.Flags().IntVar(&cfg.Participants, "participants", 16, "participants the transfers are spread over")
+	l.Flags().Uint64Var(&cfg.Seed, "seed", 1, "seed for ids and the choice of payer and payee")
+	c.AddCommand(l)
+	return c
+}

@@ -1,0 +1,134 @@
+// Package store defines what hutong persists and the interface every storage
+// backend implements. Backends live in sub-packages (store/pebble, the
+// embedded default); store/storetest holds the conformance suite each of
+// them must pass.
+//
+// The ledger writer is a store's only writer. The journal is the truth: the
+// writer appends one entry per batch of commands, durably, before it answers
+// anyone. The state those entries leave behind (participants, accounts,
+// transfers) is written in checkpoints, about once a second, so that each
+// transfer is written once in its final state rather than at every step; on
+// start the entries after the last checkpoint are replayed. Reads of the
+// stored state see it as of the last checkpoint; the writer answers for
+// what is newer.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/hutong/hutong/journal"
+	"github.com/hutong/hutong/ledger"
+)
+
+// ErrNotFound is returned by lookups when nothing has the key.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrCorrupt is returned when a stored record fails its checksum or does not
+// decode. It is never returned for a record that is merely absent.
+var ErrCorrupt = errors.New("store: corrupt record")
+
+// ErrConflict is returned by Commit when the batch's journal entry does not
+// follow the stored head: another writer, or a writer that lost track.
+var ErrConflict = errors.New("store: journal entry does not follow the head")
+
+// ErrClosed is returned by every method after Close.
+var ErrClosed = errors.New("store: closed")
+
+// Snapshot is what a ledger is restored from on start: the state as of the
+// last checkpoint, everything but the final transfers, which stay in the
+// store. Entries after Checkpoint up to Head are replayed on top of it.
+type Snapshot struct {
+	Head         journal.Head
+	Checkpoint   uint64 // journal seq the stored state reflects
+	Participants []ledger.Participant
+	Accounts     []ledger.Account
+	Pending      []ledger.Transfer
+}
+
+// Checkpoint is the state the journal up to Seq leaves behind, as changes
+// since the previous checkpoint.
+type Checkpoint struct {
+	Seq          uint64
+	Participants []ledger.Participant
+	Accounts     []ledger.Account
+	Transfers    []ledger.TransferChange
+}
+
+// Store is a storage backend.
+type Store interface {
+	// Load returns the current head and the state to restore a ledger from.
+	Load(ctx context.Context) (Snapshot, error)
+
+	// Append makes journal entries durable, atomically and with one sync,
+	// before it returns. The first must follow the head and each the one
+	// before it (ErrConflict otherwise). When Append returns any other error
+	// the outcome is unknown: the caller must stop writing and reload.
+	Append(ctx context.Context, es ...*journal.Entry) error
+
+	// Checkpoint stores the state as of journal entry c.Seq, atomically.
+	// It need not be durable on return: entries after the last durable
+	// checkpoint are replayed on start. c.Seq must not pass the head or go
+	// back before the previous checkpoint.
+	Checkpoint(ctx context.Context, c *Checkpoint) error
+
+	// Transfer returns a transfer by id, or ErrNotFound.
+	Transfer(ctx context.Context, id ledger.ID) (ledger.Transfer, error)
+
+	// ParticipantTransfers lists the transfers a participant sent or
+	// received, newest first by creation, at most limit of them, starting
+	// after cursor ("" for the first page). It returns the cursor of the
+	// next page, "" when there is none. A backend may return a short page,
+	// even an empty one, with a cursor, when it bounds the work of one call.
+	ParticipantTransfers(ctx context.Context, participant, cursor string, limit int) ([]ledger.Transfer, string, error)
+
+	// Participant returns a participant by id, or ErrNotFound.
+	Participant(ctx context.Context, id string) (ledger.Participant, error)
+
+	// Participants returns all participants ordered by id.
+	Participants(ctx context.Context) ([]ledger.Participant, error)
+
+	// Accounts returns a participant's accounts ("" for all, the hub's
+	// included) ordered by participant, currency and type.
+	Accounts(ctx context.Context, participant string) ([]ledger.Account, error)
+
+	// Journal calls fn for each entry with Seq >= from, in order. The entry
+	// is only valid during the call.
+	Journal(ctx context.Context, from uint64, fn func(*journal.Entry) error) error
+
+	// TransferIDs calls fn with the id of every stored transfer, in no set
+	// order.
+	TransferIDs(ctx context.Context, fn func(ledger.ID) error) error
+
+	// EachTransfer calls fn for every stored transfer, in no set order.
+	EachTransfer(ctx context.Context, fn func(*ledger.Transfer) error) error
+
+	// NewFinder returns a Finder for the ledger writer's lookups.
+	NewFinder() (Finder, error)
+
+	// Close releases the store. Writes after Close return ErrClosed.
+	Close() error
+}
+
+// Finder answers the ledger writer's lookups of final transfers: one for
+// every new transfer id, most of them for ids that exist nowhere, so a
+// backend makes those cheap. It sees the store as of its creation or last
+// Refresh, and is used from one goroutine.
+type Finder interface {
+	ledger.Finalized
+	// Refresh makes checkpoints stored since the last Refresh visible.
+	Refresh() error
+	Close() error
+}
+
+// CursorError is returned for a paging cursor the store did not issue.
+type CursorError struct{ Cursor string }
+
+func (e *CursorError) Error() string { return "store: invalid page cursor " + strconvQuote(e.Cursor) }
+
+func strconvQuote(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "..."
+	}
+	return "\"" + s + "\""
+}

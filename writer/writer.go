@@ -1,0 +1,677 @@
+// Package writer owns the ledger. One goroutine holds the ledger state;
+// any number of callers submit commands to it. The writer takes everything
+// queued (a batch), applies each command in order, persists the batch with
+// one durable commit, and only then answers every caller:
+//
+//	callers --Submit--> queue --> [writer goroutine]
+//	                                 expire due transfers
+//	                                 apply each command (failures change nothing)
+//	                                 seal a journal entry
+//	                              [syncer goroutine]
+//	                                 store.Append the entries queued (one sync)
+//	                                 answer callers
+//	                              every CheckpointInterval:
+//	                                 hand the changed state to the checkpointer,
+//	                                 which stores it while the writer goes on;
+//	                                 then forget the final transfers it stored
+//
+// The writer applies the next batch while the syncer waits for the disk, and
+// the syncer writes every entry that has queued up meanwhile with one sync.
+// No caller is answered before its effects are durable: the journal entry is.
+// The state it leaves behind is stored at the next checkpoint; on start, the
+// writer restores the last checkpoint and replays the journal after it.
+// If an append fails, the writer cannot know whether the entry is on disk:
+// it answers the batch with ErrOutcomeUnknown, refuses further work with
+// ErrFailed, and the process must be restarted, which reloads the truth from
+// the store.
+package writer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hutong/hutong/clock"
+	"github.com/hutong/hutong/journal"
+	"github.com/hutong/hutong/ledger"
+	"github.com/hutong/hutong/store"
+)
+
+// ErrClosed is returned by Submit after Close.
+var ErrClosed = errors.New("writer: closed")
+
+// ErrFailed is returned by Submit after a commit failed; restart to recover.
+var ErrFailed = errors.New("writer: stopped after a storage failure; restart to recover")
+
+// ErrOutcomeUnknown is returned when a command was taken but whether its
+// effect is durable cannot be known: the commit failed, or the caller's
+// context ended while waiting. Retrying with the same transfer id is safe:
+// the ledger answers a resend of an applied command with its current state.
+var ErrOutcomeUnknown = errors.New("writer: outcome unknown; retry with the same id")
+
+// Config configures a Writer.
+type Config struct {
+	// Clock gives the time each batch is applied at. Default clock.Real{}.
+	Clock clock.Clock
+	// MaxBatch is the most commands applied in one commit. Default 16384.
+	MaxBatch int
+	// ExpiryInterval is how often an idle writer looks for transfers due to
+	// expire. Default 10ms.
+	ExpiryInterval time.Duration
+	// CheckpointInterval is how often the state is stored. Longer means
+	// fewer writes of transfers that finish quickly and more journal to
+	// replay after a crash. Default 1s.
+	CheckpointInterval time.Duration
+	// Logger receives the writer's logs. Default slog.Default().
+	Logger *slog.Logger
+	// OnCommit, if set, is called from the syncer goroutine after each
+	// journal entry is durable, in journal order, before its callers are
+	// answered, with the transfers the batch changed. It must not block and
+	// must not keep the slice.
+	OnCommit func(seq uint64, changed []ledger.Transfer)
+}
+
+// DefaultConfig returns the default configuration.
+func DefaultConfig() Config {
+	return Config{Clock: clock.Real{}, MaxBatch: 16384, ExpiryInterval: 10 * time.Millisecond,
+		CheckpointInterval: time.Second, Logger: slog.Default()}
+}
+
+func (c *Config) fill() {
+	d := DefaultConfig()
+	if c.Clock == nil {
+		c.Clock = d.Clock
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = d.MaxBatch
+	}
+	if c.ExpiryInterval <= 0 {
+		c.ExpiryInterval = d.ExpiryInterval
+	}
+	if c.CheckpointInterval <= 0 {
+		c.CheckpointInterval = d.CheckpointInterval
+	}
+	if c.Logger == nil {
+		c.Logger = d.Logger
+	}
+}
+
+// Stats counts the writer's work since it started.
+type Stats struct {
+	Batches  uint64 // journal entries appended
+	Commands uint64 // commands taken, including those that failed
+	Applied  uint64 // commands that changed the ledger, expiries included
+	Expired  uint64 // transfers expired by the writer
+	MaxBatch uint64 // most commands in one batch
+	Pending  int64  // reserved transfers now
+	Head     uint64 // journal sequence number of the last entry
+	// Checkpoint is the journal sequence number the stored state reflects.
+	Checkpoint uint64
+}
+
+type request struct {
+	cmd   ledger.Command
+	query func(*ledger.Ledger) // run in order instead of cmd, when set
+	res   ledger.Result
+	err   error
+	done  chan struct{}
+}
+
+var requests = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
+
+// opFlush is a request that changes nothing; it makes the writer run a batch.
+const opFlush ledger.Op = 0
+
+// Writer owns a ledger and its store.
+type Writer struct {
+	cfg    Config
+	store  store.Store
+	finder store.Finder // owned by the writer goroutine
+	ids    *idFilter    // owned by the writer goroutine
+	cpIDs  []ledger.ID  // ids the checkpoint in flight stores first; writer goroutine
+	led    *ledger.Ledger
+	head   journal.Head // owned by the writer goroutine
+
+	mu      sync.Mutex // guards the fields below
+	queue   []*request
+	closed  bool
+	forceCP bool // checkpoint after the next batch
+
+	wake chan struct{}
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	// Batches applied but not yet durable, in order, for the syncer.
+	syncQ  chan *applied
+	synced atomic.Uint64 // journal seq of the last durable entry
+
+	// Checkpoints: at most one in flight, run by the checkpointer goroutine.
+	cpRequests   chan *store.Checkpoint
+	cpDone       chan error
+	cpInFlight   bool      // owned by the writer goroutine
+	lastCP       time.Time // owned by the writer goroutine
+	checkpointed atomic.Uint64
+
+	failed   atomic.Bool
+	batches  atomic.Uint64
+	commands atomic.Uint64
+	applied  atomic.Uint64
+	expired  atomic.Uint64
+	maxBatch atomic.Uint64
+	pending  atomic.Int64
+	headSeq  atomic.Uint64
+
+	// Reused by the writer goroutine.
+	spare []*request
+}
+
+// applied is a batch the writer goroutine has applied, on its way to the
+// syncer, which makes its journal entry durable and then answers its
+// callers.
+type applied struct {
+	entry   *journal.Entry // nil when the batch changed nothing
+	reqs    []*request
+	changed []ledger.Transfer // for OnCommit
+	expired int
+}
+
+// Open restores the ledger from s and starts the writer goroutine. The
+// caller keeps ownership of s and closes it after Close.
+func Open(ctx context.Context, s store.Store, cfg Config) (*Writer, error) {
+	cfg.fill()
+	snap, err := s.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load ledger: %w", err)
+	}
+	finder, err := s.NewFinder()
+	if err != nil {
+		return nil, fmt.Errorf("load ledger: %w", err)
+	}
+	began := time.Now()
+	ids, nids, err := loadIDFilter(ctx, s)
+	if err != nil {
+		finder.Close()
+		return nil, fmt.Errorf("load transfer ids: %w", err)
+	}
+	cfg.Logger.Info("transfer ids loaded", "transfers", nids, "took", time.Since(began).Round(time.Millisecond))
+	led := ledger.New(filteredFinder{ids: ids, finder: finder})
+	if err := led.Restore(snap.Participants, snap.Accounts, snap.Pending); err != nil {
+		finder.Close()
+		return nil, err
+	}
+	w := &Writer{
+		ids:        ids,
+		finder:     finder,
+		cfg:        cfg,
+		store:      s,
+		led:        led,
+		head:       journal.Head{Seq: snap.Checkpoint},
+		wake:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		cpRequests: make(chan *store.Checkpoint),
+		cpDone:     make(chan error, 1),
+		syncQ:      make(chan *applied, 64),
+	}
+	replayed, err := w.replay(ctx, snap)
+	if err != nil {
+		finder.Close()
+		return nil, err
+	}
+	w.pending.Store(int64(led.PendingCount()))
+	w.headSeq.Store(w.head.Seq)
+	w.checkpointed.Store(snap.Checkpoint)
+	w.synced.Store(w.head.Seq)
+	cfg.Logger.Info("ledger restored", "journal_seq", w.head.Seq, "checkpoint", snap.Checkpoint,
+		"replayed_entries", replayed, "participants", len(snap.Participants),
+		"reserved_transfers", led.PendingCount())
+	w.lastCP = time.Now()
+	w.wg.Add(3)
+	go w.checkpointer()
+	go w.syncer()
+	go w.run()
+	return w, nil
+}
+
+// replay applies the journal entries after the checkpoint. Each must apply
+// exactly as it did the first time; anything else means the store is
+// corrupt.
+func (w *Writer) replay(ctx context.Context, snap store.Snapshot) (int, error) {
+	n := 0
+	err := w.store.Journal(ctx, snap.Checkpoint+1, func(e *journal.Entry) error {
+		if e.Seq != w.head.Seq+1 {
+			return fmt.Errorf("%w: journal entry %d follows %d", store.ErrCorrupt, e.Seq, w.head.Seq)
+		}
+		if w.head.Seq > snap.Checkpoint && e.Prev != w.head.Hash {
+			return fmt.Errorf("%w: journal entry %d does not link to entry %d", store.ErrCorrupt, e.Seq, w.head.Seq)
+		}
+		if e.ComputeHash() != e.Hash {
+			return fmt.Errorf("%w: journal entry %d fails its hash", store.ErrCorrupt, e.Seq)
+		}
+		err := e.EachCommand(func(c *ledger.Command) error {
+			r, err := w.led.Apply(e.Time, c)
+			if err == nil && r.Duplicate {
+				err = errors.New("it changed nothing")
+			}
+			if err != nil {
+				return fmt.Errorf("%w: replay journal entry %d: %s %s: %v", store.ErrCorrupt, e.Seq, c.Op, c.ID, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		w.head = journal.Head{Seq: e.Seq, Hash: e.Hash}
+		n++
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	if w.head.Seq != snap.Head.Seq {
+		return n, fmt.Errorf("%w: replay ended at entry %d, the journal head is %d", store.ErrCorrupt, w.head.Seq, snap.Head.Seq)
+	}
+	w.head = snap.Head
+	return n, nil
+}
+
+// Store returns the store the writer commits to, for reads.
+func (w *Writer) Store() store.Store { return w.store }
+
+// Submit applies one command and returns its result once it is durable.
+// A ledger rule the command breaks is returned as a *ledger.Error (compare
+// with errors.Is); such a command changed nothing.
+func (w *Writer) Submit(ctx context.Context, c ledger.Command) (ledger.Result, error) {
+	if c.Op == opFlush || c.Op == ledger.OpExpire {
+		return ledger.Result{}, fmt.Errorf("%w: %s cannot be submitted", ledger.ErrInvalidCommand, c.Op)
+	}
+	return w.submit(ctx, c, nil)
+}
+
+// Flush returns once every command submitted before it is durable and every
+// transfer due to expire at the clock's current time has expired.
+func (w *Writer) Flush(ctx context.Context) error {
+	for {
+		if _, err := w.submit(ctx, ledger.Command{Op: opFlush}, nil); err != nil {
+			return err
+		}
+		// One batch expires at most MaxBatch transfers; go on until none
+		// is due.
+		var due bool
+		err := w.Query(ctx, func(l *ledger.Ledger) {
+			next, ok := l.NextExpiry()
+			due = ok && !next.After(w.cfg.Clock.Now())
+		})
+		if err != nil || !due {
+			return err
+		}
+	}
+}
+
+// Query runs fn on the ledger in the writer goroutine, in order with the
+// commands submitted around it, and returns once every command before it is
+// durable. fn must only read, and must copy what it keeps.
+func (w *Writer) Query(ctx context.Context, fn func(*ledger.Ledger)) error {
+	_, err := w.submit(ctx, ledger.Command{Op: opFlush}, fn)
+	return err
+}
+
+// Transfer returns a transfer by id: from the ledger's memory when it is
+// reserved or recently final, else from the store. It returns
+// ledger.ErrTransferNotFound when no transfer has the id.
+func (w *Writer) Transfer(ctx context.Context, id ledger.ID) (ledger.Transfer, error) {
+	var t ledger.Transfer
+	var ok bool
+	if err := w.Query(ctx, func(l *ledger.Ledger) { t, ok = l.InMemory(id) }); err != nil {
+		return t, err
+	}
+	if ok {
+		return t, nil
+	}
+	// Not in memory: stored, since the writer forgets a transfer only after
+	// a checkpoint has stored it.
+	t, err := w.store.Transfer(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, ledger.ErrTransferNotFound
+	}
+	return t, err
+}
+
+// Checkpoint returns once the store holds the state as of every command
+// acknowledged before the call, for reads that go to the store directly.
+func (w *Writer) Checkpoint(ctx context.Context) error {
+	var target uint64
+	if err := w.Query(ctx, func(*ledger.Ledger) { target = w.head.Seq }); err != nil {
+		return err
+	}
+	for w.checkpointed.Load() < target {
+		w.mu.Lock()
+		w.forceCP = true
+		w.mu.Unlock()
+		if err := w.Flush(ctx); err != nil {
+			return err
+		}
+		if w.failed.Load() {
+			return ErrFailed
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func (w *Writer) submit(ctx context.Context, c ledger.Command, query func(*ledger.Ledger)) (ledger.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return ledger.Result{}, err
+	}
+	if w.failed.Load() {
+		return ledger.Result{}, ErrFailed
+	}
+	r := requests.Get().(*request)
+	r.cmd = c
+	r.query = query
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		requests.Put(r)
+		return ledger.Result{}, ErrClosed
+	}
+	w.queue = append(w.queue, r)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		// The writer still owns r; leave it to the garbage collector.
+		return ledger.Result{}, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())
+	}
+	res, err := r.res, r.err
+	*r = request{done: r.done}
+	requests.Put(r)
+	return res, err
+}
+
+// Stats returns counters of the writer's work.
+func (w *Writer) Stats() Stats {
+	return Stats{
+		Batches:  w.batches.Load(),
+		Commands: w.commands.Load(),
+		Applied:  w.applied.Load(),
+		Expired:  w.expired.Load(),
+		MaxBatch: w.maxBatch.Load(),
+		Pending:  w.pending.Load(),
+		Head:     w.headSeq.Load(),
+
+		Checkpoint: w.checkpointed.Load(),
+	}
+}
+
+// Close stops taking commands, finishes those queued, stores a last
+// checkpoint and stops the writer's goroutines. It does not close the store.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	w.mu.Unlock()
+	close(w.stop)
+	w.wg.Wait()
+	if w.failed.Load() {
+		return ErrFailed
+	}
+	return nil
+}
+
+func (w *Writer) run() {
+	defer w.wg.Done()
+	defer close(w.cpRequests)
+	tick := time.NewTicker(w.cfg.ExpiryInterval)
+	defer tick.Stop()
+	for {
+		stopping := false
+		select {
+		case <-w.wake:
+		case <-tick.C:
+		case err := <-w.cpDone:
+			w.checkpointDone(err)
+		case <-w.stop:
+			stopping = true
+		}
+		w.mu.Lock()
+		batch := w.queue
+		w.queue = w.spare[:0]
+		force := w.forceCP
+		w.forceCP = false
+		w.mu.Unlock()
+		if len(batch) == 0 && !stopping {
+			w.process(nil) // expire what is due
+		}
+		for rest := batch; len(rest) > 0; {
+			n := min(len(rest), w.cfg.MaxBatch)
+			w.process(rest[:n])
+			rest = rest[n:]
+		}
+		clear(batch)
+		w.spare = batch[:0]
+		if stopping {
+			w.finalCheckpoint()
+			close(w.syncQ)
+			w.finder.Close()
+			return
+		}
+		if !w.cpInFlight && !w.failed.Load() && (force || time.Since(w.lastCP) >= w.cfg.CheckpointInterval) {
+			w.startCheckpoint()
+		}
+	}
+}
+
+// startCheckpoint hands the state changed since the last checkpoint to the
+// checkpointer goroutine.
+func (w *Writer) startCheckpoint() {
+	w.lastCP = time.Now()
+	if w.head.Seq == w.checkpointed.Load() {
+		return
+	}
+	ch := w.led.Changes()
+	w.cpIDs = w.cpIDs[:0]
+	for i := range ch.Transfers {
+		if ch.Transfers[i].New {
+			w.cpIDs = append(w.cpIDs, ch.Transfers[i].ID)
+		}
+	}
+	w.cpInFlight = true
+	w.cpRequests <- &store.Checkpoint{
+		Seq:          w.head.Seq,
+		Participants: ch.Participants,
+		Accounts:     ch.Accounts,
+		Transfers:    ch.Transfers,
+	}
+}
+
+func (w *Writer) checkpointDone(err error) {
+	w.cpInFlight = false
+	if err != nil {
+		// The journal holds everything; the state will be rebuilt from it on
+		// restart. Going on would leave reads of the store ever further behind.
+		w.failed.Store(true)
+		w.cfg.Logger.Error("checkpoint failed; the writer has stopped and the process must restart", "err", err)
+		return
+	}
+	// The finder and the id filter must know the checkpoint's transfers
+	// before the ledger forgets them.
+	if err := w.finder.Refresh(); err != nil {
+		w.failed.Store(true)
+		w.cfg.Logger.Error("refresh transfer finder failed; the writer has stopped", "err", err)
+		return
+	}
+	for _, id := range w.cpIDs {
+		w.ids.add(id)
+	}
+	w.led.Forget()
+}
+
+func (w *Writer) finalCheckpoint() {
+	if w.cpInFlight {
+		w.checkpointDone(<-w.cpDone)
+	}
+	if w.failed.Load() {
+		return
+	}
+	w.startCheckpoint()
+	if w.cpInFlight {
+		w.checkpointDone(<-w.cpDone)
+	}
+}
+
+// checkpointer stores checkpoints handed to it, one at a time.
+func (w *Writer) checkpointer() {
+	defer w.wg.Done()
+	for cp := range w.cpRequests {
+		// The state may only be stored once the journal it comes from is.
+		for w.synced.Load() < cp.Seq && !w.failed.Load() {
+			time.Sleep(100 * time.Microsecond)
+		}
+		if w.failed.Load() {
+			w.cpDone <- ErrFailed
+			continue
+		}
+		began := time.Now()
+		err := w.store.Checkpoint(context.Background(), cp)
+		if err == nil {
+			w.checkpointed.Store(cp.Seq)
+			w.cfg.Logger.Debug("checkpoint stored", "journal_seq", cp.Seq, "transfers", len(cp.Transfers),
+				"took", time.Since(began))
+		}
+		w.cpDone <- err
+	}
+}
+
+// process applies one batch and hands it to the syncer.
+func (w *Writer) process(reqs []*request) {
+	if w.failed.Load() {
+		for _, r := range reqs {
+			r.err = ErrFailed
+			r.done <- struct{}{}
+		}
+		return
+	}
+	now := w.cfg.Clock.Now().UTC().Round(0)
+	var cmds []byte
+	a := &applied{reqs: append([]*request(nil), reqs...)}
+	note := func(r ledger.Result) {
+		if w.cfg.OnCommit != nil && !r.Transfer.ID.IsZero() {
+			a.changed = append(a.changed, r.Transfer)
+		}
+	}
+	for _, id := range w.led.Due(now, w.cfg.MaxBatch) {
+		c := ledger.Command{Op: ledger.OpExpire, ID: id}
+		r, err := w.led.Apply(now, &c)
+		if err != nil {
+			w.cfg.Logger.Error("expire transfer", "transfer", id.String(), "err", err)
+			continue
+		}
+		cmds = ledger.AppendCommand(cmds, &c)
+		a.expired++
+		note(r)
+	}
+	for _, r := range reqs {
+		if r.query != nil {
+			r.query(w.led)
+			continue
+		}
+		if r.cmd.Op == opFlush {
+			continue
+		}
+		r.res, r.err = w.led.Apply(now, &r.cmd)
+		if r.err == nil && !r.res.Duplicate {
+			cmds = ledger.AppendCommand(cmds, &r.cmd)
+			w.applied.Add(1)
+			note(r.res)
+		}
+	}
+	if len(cmds) > 0 {
+		a.entry = &journal.Entry{Time: now, Commands: cmds}
+		w.head = a.entry.Seal(w.head)
+	}
+	w.commands.Add(uint64(len(reqs)))
+	if n := uint64(len(reqs)); n > w.maxBatch.Load() {
+		w.maxBatch.Store(n)
+	}
+	w.pending.Store(int64(w.led.PendingCount()))
+	if len(a.reqs) > 0 || a.entry != nil {
+		w.syncQ <- a
+	}
+}
+
+// syncer makes applied batches durable in order, each time with all that
+// have queued up, and answers their callers.
+func (w *Writer) syncer() {
+	defer w.wg.Done()
+	var group []*applied
+	var entries []*journal.Entry
+	for a := range w.syncQ {
+		group = append(group[:0], a)
+	more:
+		for len(group) < 256 {
+			select {
+			case b, ok := <-w.syncQ:
+				if !ok {
+					break more
+				}
+				group = append(group, b)
+			default:
+				break more
+			}
+		}
+		entries = entries[:0]
+		for _, b := range group {
+			if b.entry != nil {
+				entries = append(entries, b.entry)
+			}
+		}
+		var err error
+		switch {
+		case w.failed.Load():
+			err = ErrFailed
+		case len(entries) > 0:
+			err = w.store.Append(context.Background(), entries...)
+			if err != nil {
+				w.failed.Store(true)
+				w.cfg.Logger.Error("journal append failed; the writer has stopped and the process must restart",
+					"journal_seq", entries[0].Seq, "err", err)
+			}
+		}
+		if err == nil && len(entries) > 0 {
+			last := entries[len(entries)-1].Seq
+			w.synced.Store(last)
+			w.headSeq.Store(last)
+			w.batches.Add(uint64(len(entries)))
+		}
+		for _, b := range group {
+			if err == nil {
+				w.expired.Add(uint64(b.expired))
+				if w.cfg.OnCommit != nil && b.entry != nil {
+					w.cfg.OnCommit(b.entry.Seq, b.changed)
+				}
+			}
+			for _, r := range b.reqs {
+				if err != nil {
+					r.res, r.err = ledger.Result{}, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+				}
+				r.done <- struct{}{}
+			}
+		}
+		clear(group)
+	}
+}
