@@ -9,7 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/hutong/hutong/journal"
 	"github.com/hutong/hutong/ledger"
@@ -198,8 +199,9 @@ func compareState(ctx context.Context, s store.Store, led *ledger.Ledger, r *Rep
 		return &Failure{What: "stored accounts unreadable", Err: err}
 	}
 	want := led.Accounts()
-	sort.Slice(want, func(i, j int) bool { return lessKey(want[i].AccountKey, want[j].AccountKey) })
-	sort.Slice(accts, func(i, j int) bool { return lessKey(accts[i].AccountKey, accts[j].AccountKey) })
+	byKey := func(a, b ledger.Account) int { return a.AccountKey.Compare(b.AccountKey) }
+	slices.SortFunc(want, byKey)
+	slices.SortFunc(accts, byKey)
 	for i := 0; i < max(len(want), len(accts)); i++ {
 		switch {
 		case i >= len(accts):
@@ -219,7 +221,7 @@ func compareState(ctx context.Context, s store.Store, led *ledger.Ledger, r *Rep
 		return &Failure{What: "stored participants unreadable", Err: err}
 	}
 	wantP := led.Participants()
-	sort.Slice(wantP, func(i, j int) bool { return wantP[i].ID < wantP[j].ID })
+	slices.SortFunc(wantP, func(a, b ledger.Participant) int { return strings.Compare(a.ID, b.ID) })
 	if len(ps) != len(wantP) {
 		return &Failure{What: fmt.Sprintf("the store holds %d participants, the journal %d", len(ps), len(wantP))}
 	}
@@ -230,16 +232,6 @@ func compareState(ctx context.Context, s store.Store, led *ledger.Ledger, r *Rep
 	}
 	r.Participants = len(ps)
 	return zeroSum(want)
-}
-
-func lessKey(a, b ledger.AccountKey) bool {
-	if a.Participant != b.Participant {
-		return a.Participant < b.Participant
-	}
-	if a.Currency != b.Currency {
-		return a.Currency < b.Currency
-	}
-	return a.Type < b.Type
 }
 
 func zeroSum(accts []ledger.Account) error {

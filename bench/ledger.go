@@ -27,11 +27,13 @@ import (
 type LedgerConfig struct {
 	Dir          string        // store directory; must not hold another ledger
 	Submitters   int           // concurrent submitters
+	Batch        int           // transfers each submitter sends per call (SubmitMany when > 1)
 	Participants int           // participants transfers are spread over
 	Duration     time.Duration // how long to run, when Transfers is 0
 	Transfers    int64         // stop after this many committed transfers, when > 0
 	Seed         uint64        // seeds ids and the choice of payer and payee
 	Progress     io.Writer     // receives a line a second, if set
+	AtEnd        func() error  // called when the load stops, before the store closes (profiles)
 	Logger       *slog.Logger
 }
 
@@ -48,6 +50,7 @@ type LedgerReport struct {
 	MaxBatch     uint64
 	PeakRSSBytes int64
 	Submitters   int
+	Batch        int
 	Seed         uint64
 }
 
@@ -59,12 +62,12 @@ func (r LedgerReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "committed transfers   %d in %.2fs (each a durable prepare and a durable fulfil)\n", r.Transfers, r.Elapsed.Seconds())
 	fmt.Fprintf(&b, "throughput            %.0f transfers/s\n", r.PerSecond)
-	fmt.Fprintf(&b, "prepare latency       p50 %v  p99 %v  max %v\n", r.Prepare.P50, r.Prepare.P99, r.Prepare.Max)
-	fmt.Fprintf(&b, "fulfil latency        p50 %v  p99 %v  max %v\n", r.Fulfil.P50, r.Fulfil.P99, r.Fulfil.Max)
+	fmt.Fprintf(&b, "prepare latency       p50 %v  p99 %v  max %v (per call)\n", r.Prepare.P50, r.Prepare.P99, r.Prepare.Max)
+	fmt.Fprintf(&b, "fulfil latency        p50 %v  p99 %v  max %v (per call)\n", r.Fulfil.P50, r.Fulfil.P99, r.Fulfil.Max)
 	fmt.Fprintf(&b, "batches               %d, mean %.0f commands, max %d\n", r.Batches, r.MeanBatch, r.MaxBatch)
 	fmt.Fprintf(&b, "failed commands       %d\n", r.Failed)
 	fmt.Fprintf(&b, "peak RSS              %d MiB\n", r.PeakRSSBytes>>20)
-	fmt.Fprintf(&b, "submitters            %d, seed %d, GOMAXPROCS %d\n", r.Submitters, r.Seed, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(&b, "submitters            %d, %d transfers per call, seed %d, GOMAXPROCS %d\n", r.Submitters, r.Batch, r.Seed, runtime.GOMAXPROCS(0))
 	return b.String()
 }
 
@@ -113,10 +116,34 @@ func Setup(ctx context.Context, w *writer.Writer, n int) ([]string, error) {
 	return ids, nil
 }
 
+// submit applies cmds, one by one with Submit when there is one, and
+// reports whether all succeeded, counting failures.
+func submit(w *writer.Writer, cmds []ledger.Command, failed *atomic.Int64) bool {
+	if len(cmds) == 1 {
+		if _, err := w.Submit(context.Background(), cmds[0]); err != nil {
+			failed.Add(1)
+			return false
+		}
+		return true
+	}
+	_, errs := w.SubmitMany(context.Background(), cmds)
+	ok := true
+	for _, err := range errs {
+		if err != nil {
+			failed.Add(1)
+			ok = false
+		}
+	}
+	return ok
+}
+
 // Ledger runs the ledger benchmark.
 func Ledger(ctx context.Context, cfg LedgerConfig) (LedgerReport, error) {
 	if cfg.Submitters <= 0 {
 		cfg.Submitters = 2048
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 1
 	}
 	if cfg.Participants < 2 {
 		cfg.Participants = 16
@@ -171,40 +198,48 @@ func Ledger(ctx context.Context, cfg LedgerConfig) (LedgerReport, error) {
 		go func(g int) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(g)))
+			prepares := make([]ledger.Command, cfg.Batch)
+			fulfils := make([]ledger.Command, cfg.Batch)
 			for runCtx.Err() == nil {
-				if cfg.Transfers > 0 && remaining.Add(-1) < 0 {
-					break
+				n := cfg.Batch
+				if cfg.Transfers > 0 {
+					left := remaining.Add(-int64(n))
+					if left < 0 {
+						n += int(left)
+					}
+					if n <= 0 {
+						break
+					}
 				}
-				var id ledger.ID
-				binary.LittleEndian.PutUint64(id[:8], rng.Uint64())
-				binary.LittleEndian.PutUint64(id[8:], rng.Uint64())
-				id[6] = id[6]&0x0f | 0x40
-				id[8] = id[8]&0x3f | 0x80
-				var ful [32]byte
-				for i := 0; i < 32; i += 8 {
-					binary.LittleEndian.PutUint64(ful[i:], rng.Uint64())
+				for i := range n {
+					var id ledger.ID
+					binary.LittleEndian.PutUint64(id[:8], rng.Uint64())
+					binary.LittleEndian.PutUint64(id[8:], rng.Uint64())
+					id[6] = id[6]&0x0f | 0x40
+					id[8] = id[8]&0x3f | 0x80
+					var ful [32]byte
+					for j := 0; j < 32; j += 8 {
+						binary.LittleEndian.PutUint64(ful[j:], rng.Uint64())
+					}
+					payer := rng.IntN(len(ids))
+					payee := (payer + 1 + rng.IntN(len(ids)-1)) % len(ids)
+					prepares[i] = ledger.Command{
+						Op: ledger.OpPrepare, ID: id, Payer: ids[payer], Payee: ids[payee], Currency: "USD",
+						Amount: 1 + rng.Int64N(100000), Condition: sha256.Sum256(ful[:]), Expiry: time.Now().Add(time.Minute),
+					}
+					fulfils[i] = ledger.Command{Op: ledger.OpFulfil, ID: id, Fulfilment: ful}
 				}
-				payer := rng.IntN(len(ids))
-				payee := (payer + 1 + rng.IntN(len(ids)-1)) % len(ids)
 				t0 := time.Now()
-				_, err := w.Submit(context.Background(), ledger.Command{
-					Op: ledger.OpPrepare, ID: id, Payer: ids[payer], Payee: ids[payee], Currency: "USD",
-					Amount: 1 + rng.Int64N(100000), Condition: sha256.Sum256(ful[:]), Expiry: t0.Add(time.Minute),
-				})
+				ok := submit(w, prepares[:n], &failed)
 				t1 := time.Now()
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				_, err = w.Submit(context.Background(), ledger.Command{Op: ledger.OpFulfil, ID: id, Fulfilment: ful})
+				ok = ok && submit(w, fulfils[:n], &failed)
 				t2 := time.Now()
-				if err != nil {
-					failed.Add(1)
+				if !ok {
 					continue
 				}
 				prepLat.add(t1.Sub(t0))
 				fulLat.add(t2.Sub(t1))
-				done.Add(1)
+				done.Add(int64(n))
 			}
 		}(g)
 	}
@@ -228,6 +263,11 @@ func Ledger(ctx context.Context, cfg LedgerConfig) (LedgerReport, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(began)
+	if cfg.AtEnd != nil {
+		if err := cfg.AtEnd(); err != nil {
+			return LedgerReport{}, err
+		}
+	}
 	cancel()
 	end := w.Stats()
 	r := LedgerReport{
@@ -240,6 +280,7 @@ func Ledger(ctx context.Context, cfg LedgerConfig) (LedgerReport, error) {
 		MaxBatch:     end.MaxBatch,
 		PeakRSSBytes: PeakRSS(),
 		Submitters:   cfg.Submitters,
+		Batch:        cfg.Batch,
 		Seed:         cfg.Seed,
 	}
 	r.PerSecond = float64(r.Transfers) / elapsed.Seconds()

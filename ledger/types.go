@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -269,6 +270,17 @@ type AccountKey struct {
 }
 
 func (k AccountKey) String() string { return k.Participant + "/" + k.Currency + "/" + k.Type.String() }
+
+// Compare orders account keys by participant, currency and type.
+func (k AccountKey) Compare(o AccountKey) int {
+	if c := strings.Compare(k.Participant, o.Participant); c != 0 {
+		return c
+	}
+	if c := strings.Compare(k.Currency, o.Currency); c != 0 {
+		return c
+	}
+	return int(k.Type) - int(o.Type)
+}
 
 // Account holds the running totals of one account. Every movement debits one
 // account and credits another by the same amount, so for each currency the

@@ -41,6 +41,7 @@ var ErrClosed = errors.New("store: closed")
 type Snapshot struct {
 	Head         journal.Head
 	Checkpoint   uint64 // journal seq the stored state reflects
+	Transfers    uint64 // transfers stored as of the checkpoint
 	Participants []ledger.Participant
 	Accounts     []ledger.Account
 	Pending      []ledger.Transfer

@@ -98,19 +98,17 @@ func (f filteredFinder) FinalTransfer(id ledger.ID) (ledger.Transfer, bool, erro
 	return f.finder.FinalTransfer(id)
 }
 
-// loadIDFilter reads the ids of all stored transfers into a filter.
-func loadIDFilter(ctx context.Context, s store.Store) (*idFilter, int, error) {
-	var ids []ledger.ID
+// loadIDFilter reads the ids of the n stored transfers into a filter.
+func loadIDFilter(ctx context.Context, s store.Store, n uint64) (*idFilter, int, error) {
+	f := newIDFilter(uint(n))
+	count := 0
 	err := s.TransferIDs(ctx, func(id ledger.ID) error {
-		ids = append(ids, id)
+		f.add(id)
+		count++
 		return nil
 	})
 	if err != nil {
 		return nil, 0, err
 	}
-	f := newIDFilter(uint(len(ids)))
-	for _, id := range ids {
-		f.add(id)
-	}
-	return f, len(ids), nil
+	return f, count, nil
 }

@@ -118,7 +118,25 @@ type request struct {
 	query func(*ledger.Ledger) // run in order instead of cmd, when set
 	res   ledger.Result
 	err   error
-	done  chan struct{}
+	done  chan struct{} // receives once the request is answered, unless group is set
+	group *group
+}
+
+// group counts the answers a SubmitMany call waits for.
+type group struct {
+	left atomic.Int64
+	done chan struct{}
+}
+
+// answer tells the caller its request is answered.
+func (r *request) answer() {
+	if g := r.group; g != nil {
+		if g.left.Add(-1) == 0 {
+			close(g.done)
+		}
+		return
+	}
+	r.done <- struct{}{}
 }
 
 var requests = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
@@ -192,7 +210,7 @@ func Open(ctx context.Context, s store.Store, cfg Config) (*Writer, error) {
 		return nil, fmt.Errorf("load ledger: %w", err)
 	}
 	began := time.Now()
-	ids, nids, err := loadIDFilter(ctx, s)
+	ids, nids, err := loadIDFilter(ctx, s, snap.Transfers)
 	if err != nil {
 		finder.Close()
 		return nil, fmt.Errorf("load transfer ids: %w", err)
@@ -291,6 +309,56 @@ func (w *Writer) Submit(ctx context.Context, c ledger.Command) (ledger.Result, e
 	return w.submit(ctx, c, nil)
 }
 
+// SubmitMany applies commands in order, as consecutive commands of one
+// batch or of consecutive batches, and returns their results and errors,
+// index by index, once all are durable. Each succeeds or fails on its own,
+// as with Submit; it saves a caller with many commands the cost of a
+// round trip each.
+func (w *Writer) SubmitMany(ctx context.Context, cmds []ledger.Command) ([]ledger.Result, []error) {
+	res := make([]ledger.Result, len(cmds))
+	errs := make([]error, len(cmds))
+	fail := func(err error) ([]ledger.Result, []error) {
+		for i := range errs {
+			errs[i] = err
+		}
+		return res, errs
+	}
+	if len(cmds) == 0 {
+		return res, errs
+	}
+	for _, c := range cmds {
+		if c.Op == opFlush || c.Op == ledger.OpExpire {
+			return fail(fmt.Errorf("%w: %s cannot be submitted", ledger.ErrInvalidCommand, c.Op))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	if w.failed.Load() {
+		return fail(ErrFailed)
+	}
+	g := &group{done: make(chan struct{})}
+	g.left.Store(int64(len(cmds)))
+	reqs := make([]request, len(cmds))
+	ptrs := make([]*request, len(cmds))
+	for i := range reqs {
+		reqs[i].cmd, reqs[i].group = cmds[i], g
+		ptrs[i] = &reqs[i]
+	}
+	if err := w.enqueue(ptrs...); err != nil {
+		return fail(err)
+	}
+	select {
+	case <-g.done:
+	case <-ctx.Done():
+		return fail(fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err()))
+	}
+	for i := range reqs {
+		res[i], errs[i] = reqs[i].res, reqs[i].err
+	}
+	return res, errs
+}
+
 // Flush returns once every command submitted before it is durable and every
 // transfer due to expire at the clock's current time has expired.
 func (w *Writer) Flush(ctx context.Context) error {
@@ -376,17 +444,9 @@ func (w *Writer) submit(ctx context.Context, c ledger.Command, query func(*ledge
 	r := requests.Get().(*request)
 	r.cmd = c
 	r.query = query
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
+	if err := w.enqueue(r); err != nil {
 		requests.Put(r)
-		return ledger.Result{}, ErrClosed
-	}
-	w.queue = append(w.queue, r)
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
+		return ledger.Result{}, err
 	}
 	select {
 	case <-r.done:
@@ -398,6 +458,22 @@ func (w *Writer) submit(ctx context.Context, c ledger.Command, query func(*ledge
 	*r = request{done: r.done}
 	requests.Put(r)
 	return res, err
+}
+
+// enqueue queues requests for the writer goroutine and wakes it.
+func (w *Writer) enqueue(rs ...*request) error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return ErrClosed
+	}
+	w.queue = append(w.queue, rs...)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // Stats returns counters of the writer's work.
@@ -562,7 +638,7 @@ func (w *Writer) process(reqs []*request) {
 	if w.failed.Load() {
 		for _, r := range reqs {
 			r.err = ErrFailed
-			r.done <- struct{}{}
+			r.answer()
 		}
 		return
 	}
@@ -669,7 +745,7 @@ func (w *Writer) syncer() {
 				if err != nil {
 					r.res, r.err = ledger.Result{}, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
 				}
-				r.done <- struct{}{}
+				r.answer()
 			}
 		}
 		clear(group)

@@ -945,3 +945,43 @@ func TestCheckpointReflectsAcknowledged(t *testing.T) {
 		t.Errorf("Checkpoint with a cancelled context succeeded")
 	}
 }
+
+func TestSubmitManyAppliesInOrderEachOnItsOwn(t *testing.T) {
+	st, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w, err := writer.Open(context.Background(), st, writer.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	cmds := []ledger.Command{
+		{Op: ledger.OpCreateParticipant, Participant: "bank", Name: "Bank"},
+		{Op: ledger.OpEnableCurrency, Participant: "bank", Currency: "USD"},
+		{Op: ledger.OpEnableCurrency, Participant: "nobody", Currency: "USD"},
+		{Op: ledger.OpFundsIn, ID: ledger.ID{1}, Participant: "bank", Currency: "USD", Amount: 500},
+	}
+	res, errs := w.SubmitMany(context.Background(), cmds)
+	for i, want := range []error{nil, nil, ledger.ErrParticipantNotFound, nil} {
+		if !errors.Is(errs[i], want) || (want == nil && errs[i] != nil) {
+			t.Errorf("command %d (%s): error %v, want %v", i, cmds[i].Op, errs[i], want)
+		}
+	}
+	if res[3].Transfer.State != ledger.StateCommitted || res[3].Transfer.Amount != 500 {
+		t.Errorf("funds in: %+v", res[3].Transfer)
+	}
+	var bal int64
+	w.Query(context.Background(), func(l *ledger.Ledger) {
+		a, _ := l.Account(ledger.AccountKey{Participant: "bank", Currency: "USD", Type: ledger.AccountSettlement})
+		bal = a.Balance()
+	})
+	if bal != 500 {
+		t.Errorf("settlement balance %d, want 500", bal)
+	}
+	_, errs = w.SubmitMany(context.Background(), []ledger.Command{{Op: ledger.OpExpire, ID: ledger.ID{1}}})
+	if !errors.Is(errs[0], ledger.ErrInvalidCommand) {
+		t.Errorf("SubmitMany of OpExpire: %v, want ErrInvalidCommand", errs[0])
+	}
+}

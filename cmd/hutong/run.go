@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
@@ -31,6 +32,14 @@ func Run(ctx context.Context, args []string) error {
 		Short:         "hutong is an interoperability switch for digital wallets and banks",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+	}
+	var memLimit int64
+	root.PersistentFlags().Int64Var(&memLimit, "memory-limit-mib", 768,
+		"soft limit on the Go heap in MiB (runtime/debug.SetMemoryLimit); 0 for none. Pebble's 256 MiB cache and memtables come on top")
+	root.PersistentPreRun = func(*cobra.Command, []string) {
+		if memLimit > 0 {
+			debug.SetMemoryLimit(memLimit << 20)
+		}
 	}
 	root.AddCommand(serveCmd(ctx), verifyCmd(ctx), benchCmd(ctx))
 	root.SetArgs(args)
@@ -205,7 +214,7 @@ func benchCmd(ctx context.Context) *cobra.Command {
 	c := &cobra.Command{Use: "bench", Short: "Measure hutong"}
 	var cfg bench.LedgerConfig
 	var keep bool
-	var cpuProfile string
+	var cpuProfile, memProfile string
 	l := &cobra.Command{
 		Use:   "ledger",
 		Short: "Durable two-phase transfers (prepare then fulfil) from many concurrent submitters",
@@ -236,6 +245,16 @@ func benchCmd(ctx context.Context) *cobra.Command {
 				defer pprof.StopCPUProfile()
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "hutong bench ledger: store %s\n", cfg.Dir)
+			if memProfile != "" {
+				cfg.AtEnd = func() error {
+					f, err := os.Create(memProfile)
+					if err != nil {
+						return err
+					}
+					defer f.Close()
+					return pprof.Lookup("heap").WriteTo(f, 0)
+				}
+			}
 			r, err := bench.Ledger(ctx, cfg)
 			if err != nil {
 				return err
@@ -247,9 +266,11 @@ func benchCmd(ctx context.Context) *cobra.Command {
 	l.Flags().StringVar(&cfg.Dir, "data", "", "store directory (default: a new temporary directory, removed afterwards)")
 	l.Flags().BoolVar(&keep, "keep", false, "keep the temporary store directory")
 	l.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to this file")
+	l.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (pprof), taken as the run ends, to this file")
 	l.Flags().DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to run")
 	l.Flags().Int64Var(&cfg.Transfers, "transfers", 0, "stop after this many transfers instead of after --duration")
 	l.Flags().IntVar(&cfg.Submitters, "submitters", 4096, "concurrent submitters")
+	l.Flags().IntVar(&cfg.Batch, "batch", 1, "transfers each submitter sends per call (more than 1: one SubmitMany call each for the prepares and the fulfils)")
 	l.Flags().IntVar(&cfg.Participants, "participants", 16, "participants the transfers are spread over")
 	l.Flags().Uint64Var(&cfg.Seed, "seed", 1, "seed for ids and the choice of payer and payee")
 	c.AddCommand(l)

@@ -6,27 +6,29 @@
 //
 //	journal/  j seq[8 BE]                              journal entry (journal.Append)
 //	records/  t completed[8 BE] id[16]                 final transfer
+//	created/  c created[8 BE] id[16]                   creation order: payer 0x00 payee
 //	state/    p id                                     participant
 //	          a participant 0x00 currency type[1]      account
 //	          i id[16]                                 where transfer id is: state[1] time[8 BE]
 //	          r created[8 BE] id[16]                   reserved transfer
-//	          c created[8 BE] id[16]                   creation order: payer 0x00 payee
-//	          m c                                      checkpoint: journal seq[8 BE] the state reflects
+//	          m c                                      checkpoint: journal seq[8 BE] the state reflects, transfers[8 BE] stored
 //
 // The journal is written with a synced commit per group of entries and is
 // the truth. The other two are written at checkpoints without a write-ahead
 // log: everything in them can be rebuilt from the journal. A checkpoint
-// first writes the transfers that became final to records and flushes it,
-// then writes the rest to state with the checkpoint marker, in one batch.
+// first writes the transfers that became final to records and the new ones
+// to created, and flushes both, then writes the rest to state with the
+// checkpoint marker, in one batch.
 // After a crash state reverts to a checkpoint whose records are on disk,
 // and the journal after it is replayed; records may hold some transfers
 // again, which the replay rewrites identically.
 //
 // A final transfer is written once, keyed by the time it became final, so
 // records only ever grows at its end and Pebble moves its files down the
-// levels without rewriting them; the creation-order index, which lists a
-// participant's transfers, grows at its end too. Only the small id index is
-// written in random order.
+// levels without rewriting them; so does created, the creation-order index
+// that lists a participant's transfers. Each has a database of its own so
+// that its files never overlap another key range's. Only the small id index
+// in state is written in random order.
 //
 // Every value but the journal's ends with a CRC-32C of its key and record, so
 // a changed byte is reported as store.ErrCorrupt rather than used; journal
@@ -36,6 +38,7 @@ package pebble
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -44,7 +47,7 @@ import (
 	"hash/crc32"
 	"log/slog"
 	"path/filepath"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -89,6 +92,7 @@ type Options struct {
 type Store struct {
 	db       *pebble.DB // state: participants, accounts, reserved transfers, indexes
 	rdb      *pebble.DB // records: final transfers
+	cdb      *pebble.DB // created: the creation-order index
 	jdb      *pebble.DB // journal
 	readOnly bool
 
@@ -99,6 +103,7 @@ type Store struct {
 
 	cpMu       sync.Mutex // guards the fields below; held by Checkpoint
 	checkpoint uint64
+	transfers  uint64 // stored as of the checkpoint
 	cpBuf      []byte
 }
 
@@ -148,9 +153,7 @@ func Open(dir string, o Options) (*Store, error) {
 		// Records are mostly ids and digests, which do not compress; spend
 		// the CPU on the ledger instead.
 		opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
-		opts.L0CompactionThreshold = 8
 		opts.L0StopWritesThreshold = 64
-		opts.LBaseMaxBytes = 512 << 20
 		for i := range opts.Levels {
 			opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 			opts.Levels[i].BlockSize = 16 << 10
@@ -166,13 +169,20 @@ func Open(dir string, o Options) (*Store, error) {
 		jdb.Close()
 		return nil, fmt.Errorf("open records store %s: %w", dir, err)
 	}
-	db, err := pebble.Open(filepath.Join(dir, "state"), options(o.MemTableSize/2, true))
+	cdb, err := pebble.Open(filepath.Join(dir, "created"), options(o.MemTableSize/4, true))
 	if err != nil {
 		jdb.Close()
 		rdb.Close()
+		return nil, fmt.Errorf("open created store %s: %w", dir, err)
+	}
+	db, err := pebble.Open(filepath.Join(dir, "state"), options(o.MemTableSize/4, true))
+	if err != nil {
+		jdb.Close()
+		rdb.Close()
+		cdb.Close()
 		return nil, fmt.Errorf("open state store %s: %w", dir, err)
 	}
-	s := &Store{db: db, rdb: rdb, jdb: jdb, readOnly: o.ReadOnly}
+	s := &Store{db: db, rdb: rdb, cdb: cdb, jdb: jdb, readOnly: o.ReadOnly}
 	if err := s.loadHead(); err != nil {
 		s.closeAll()
 		return nil, err
@@ -198,10 +208,11 @@ func (s *Store) loadHead() error {
 	}
 	key := []byte{prefixMeta, metaCheckpoint}
 	err = s.get(s.db, key, func(rec []byte) error {
-		if len(rec) != 8 {
+		if len(rec) != 16 {
 			return fmt.Errorf("%w: checkpoint record of %d bytes", store.ErrCorrupt, len(rec))
 		}
 		s.checkpoint = binary.BigEndian.Uint64(rec)
+		s.transfers = binary.BigEndian.Uint64(rec[8:])
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -225,7 +236,7 @@ func (s *Store) Close() error {
 	if !s.readOnly {
 		// Without a write-ahead log, unflushed state would be rebuilt from
 		// the journal on the next start; flushing makes that start quick.
-		err = errors.Join(s.rdb.Flush(), s.db.Flush())
+		err = errors.Join(s.rdb.Flush(), s.cdb.Flush(), s.db.Flush())
 	}
 	return errors.Join(err, s.closeAll())
 }
@@ -241,7 +252,9 @@ func (s *Store) readable() error {
 	return nil
 }
 
-func (s *Store) closeAll() error { return errors.Join(s.db.Close(), s.rdb.Close(), s.jdb.Close()) }
+func (s *Store) closeAll() error {
+	return errors.Join(s.db.Close(), s.rdb.Close(), s.cdb.Close(), s.jdb.Close())
+}
 
 // DB returns the Pebble database holding the state, for tests that tamper
 // with it.
@@ -372,32 +385,49 @@ func (s *Store) Checkpoint(_ context.Context, c *store.Checkpoint) error {
 			finals = append(finals, &c.Transfers[i])
 		}
 	}
-	sort.Slice(finals, func(i, j int) bool {
-		a, b := finals[i], finals[j]
-		if !a.Completed.Equal(b.Completed) {
-			return a.Completed.Before(b.Completed)
-		}
-		return bytes.Compare(a.ID[:], b.ID[:]) < 0
+	slices.SortFunc(finals, func(a, b *ledger.TransferChange) int {
+		return byTimeAndID(a.Completed, b.Completed, &a.ID, &b.ID)
 	})
 	buf := s.cpBuf[:0]
 	var key []byte
 	if len(finals) > 0 {
-		rb := s.rdb.NewBatch()
+		b := s.rdb.NewBatch()
 		for _, tc := range finals {
 			key = appendTimeKey(key[:0], prefixTransfer, tc.Completed, tc.ID)
 			buf = seal(key, ledger.AppendTransfer(buf[:0], &tc.Transfer))
-			if err := rb.Set(key, buf, nil); err != nil {
-				rb.Close()
+			if err := b.Set(key, buf, nil); err != nil {
+				b.Close()
 				return err
 			}
 		}
-		err := rb.Commit(pebble.NoSync)
-		rb.Close()
-		if err != nil {
+		if err := commitAndFlush(s.rdb, b); err != nil {
 			return fmt.Errorf("checkpoint at journal entry %d: records: %w", c.Seq, err)
 		}
-		if err := s.rdb.Flush(); err != nil {
-			return fmt.Errorf("checkpoint at journal entry %d: flush records: %w", c.Seq, err)
+	}
+	// New transfers were created after every transfer of earlier
+	// checkpoints, so this too appends.
+	news := make([]*ledger.TransferChange, 0, len(c.Transfers))
+	for i := range c.Transfers {
+		if c.Transfers[i].New {
+			news = append(news, &c.Transfers[i])
+		}
+	}
+	if len(news) > 0 {
+		slices.SortFunc(news, func(a, b *ledger.TransferChange) int {
+			return byTimeAndID(a.Created, b.Created, &a.ID, &b.ID)
+		})
+		b := s.cdb.NewBatch()
+		for _, tc := range news {
+			key = appendTimeKey(key[:0], prefixCreated, tc.Created, tc.ID)
+			buf = append(append(append(buf[:0], tc.Payer...), 0), tc.Payee...)
+			buf = seal(key, buf)
+			if err := b.Set(key, buf, nil); err != nil {
+				b.Close()
+				return err
+			}
+		}
+		if err := commitAndFlush(s.cdb, b); err != nil {
+			return fmt.Errorf("checkpoint at journal entry %d: creation index: %w", c.Seq, err)
 		}
 	}
 
@@ -449,17 +479,11 @@ func (s *Store) Checkpoint(_ context.Context, c *store.Checkpoint) error {
 				return err
 			}
 		}
-		if tc.New {
-			key[0] = prefixCreated
-			buf = append(append(append(buf[:0], t.Payer...), 0), t.Payee...)
-			buf = seal(key, buf)
-			if err := set(); err != nil {
-				return err
-			}
-		}
 	}
 	key = []byte{prefixMeta, metaCheckpoint}
-	buf = seal(key, binary.BigEndian.AppendUint64(buf[:0], c.Seq))
+	count := s.transfers + uint64(len(news))
+	buf = binary.BigEndian.AppendUint64(buf[:0], c.Seq)
+	buf = seal(key, binary.BigEndian.AppendUint64(buf, count))
 	if err := set(); err != nil {
 		return err
 	}
@@ -467,7 +491,7 @@ func (s *Store) Checkpoint(_ context.Context, c *store.Checkpoint) error {
 	if err := wb.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("checkpoint at journal entry %d: %w", c.Seq, err)
 	}
-	s.checkpoint = c.Seq
+	s.checkpoint, s.transfers = c.Seq, count
 	return nil
 }
 
@@ -492,6 +516,25 @@ func corrupt(key []byte, err error) error {
 		return err
 	}
 	return fmt.Errorf("%w: key %x: %v", store.ErrCorrupt, key, err)
+}
+
+// byTimeAndID orders as the time-and-id keys do.
+func byTimeAndID(a, b time.Time, aid, bid *ledger.ID) int {
+	if c := cmp.Compare(a.UnixNano(), b.UnixNano()); c != 0 {
+		return c
+	}
+	return bytes.Compare(aid[:], bid[:])
+}
+
+// commitAndFlush commits b to a database without a write-ahead log and
+// waits until it is on disk.
+func commitAndFlush(db *pebble.DB, b *pebble.Batch) error {
+	err := b.Commit(pebble.NoSync)
+	b.Close()
+	if err != nil {
+		return err
+	}
+	return db.Flush()
 }
 
 // Transfer implements store.Store.
@@ -706,18 +749,8 @@ func (s *Store) Accounts(ctx context.Context, participant string) ([]ledger.Acco
 	})
 	// Keys order by participant, currency, type already; the hub's "hub"
 	// sorts among participants by its id like any other.
-	sort.SliceStable(out, func(i, j int) bool { return lessAccount(out[i].AccountKey, out[j].AccountKey) })
+	slices.SortStableFunc(out, func(a, b ledger.Account) int { return a.AccountKey.Compare(b.AccountKey) })
 	return out, err
-}
-
-func lessAccount(a, b ledger.AccountKey) bool {
-	if a.Participant != b.Participant {
-		return a.Participant < b.Participant
-	}
-	if a.Currency != b.Currency {
-		return a.Currency < b.Currency
-	}
-	return a.Type < b.Type
 }
 
 // Load implements store.Store.
@@ -730,7 +763,7 @@ func (s *Store) Load(ctx context.Context) (store.Snapshot, error) {
 	snap.Head = s.head
 	s.mu.Unlock()
 	s.cpMu.Lock()
-	snap.Checkpoint = s.checkpoint
+	snap.Checkpoint, snap.Transfers = s.checkpoint, s.transfers
 	s.cpMu.Unlock()
 	var err error
 	if snap.Participants, err = s.Participants(ctx); err != nil {
@@ -779,7 +812,7 @@ func (s *Store) ParticipantTransfers(ctx context.Context, participant, cursor st
 		}
 		upper = k
 	}
-	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{prefixCreated}, UpperBound: upper})
+	it, err := s.cdb.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{prefixCreated}, UpperBound: upper})
 	if err != nil {
 		return nil, "", err
 	}
@@ -809,6 +842,11 @@ func (s *Store) ParticipantTransfers(ctx context.Context, participant, cursor st
 		var id ledger.ID
 		copy(id[:], key[9:])
 		t, err := s.Transfer(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			// Indexed by a checkpoint whose state is not stored yet (being
+			// written, or lost in a crash and about to be replayed).
+			continue
+		}
 		if err != nil {
 			return nil, "", fmt.Errorf("transfer %s in the creation index: %w", id, err)
 		}
@@ -893,7 +931,7 @@ func (s *Store) EachTransfer(ctx context.Context, fn func(*ledger.Transfer) erro
 // Metrics returns Pebble's metrics, for benchmarks and diagnostics.
 func (s *Store) Metrics() string {
 	return "state:\n" + s.db.Metrics().String() + "\nrecords:\n" + s.rdb.Metrics().String() +
-		"\njournal:\n" + s.jdb.Metrics().String()
+		"\ncreated:\n" + s.cdb.Metrics().String() + "\njournal:\n" + s.jdb.Metrics().String()
 }
 
 // CacheStats returns the block cache's hits and misses.

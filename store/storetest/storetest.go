@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		{"Accounts", testAccounts},
 		{"EachTransfer", testEachTransfer},
 		{"TransferIDs", testTransferIDs},
+		{"TransferCount", testTransferCount},
 		{"ReadsDuringCheckpoints", testReadsDuringCheckpoints},
 		{"Reopen", testReopen},
 		{"WritesAfterClose", testWritesAfterClose},
@@ -1121,5 +1122,24 @@ func testReadsAfterClose(t *testing.T, h *harness) {
 				t.Errorf("%s after Close: %v, want ErrClosed", tt.name, err)
 			}
 		})
+	}
+}
+
+// testTransferCount checks that Load counts the stored transfers: new ones
+// add to it, later states of stored ones do not, and it survives a reopen.
+func testTransferCount(t *testing.T, h *harness) {
+	p1 := payment(1, "dfsp1", "dfsp2", ledger.StateReserved, t0)
+	p2 := payment(2, "dfsp2", "dfsp1", ledger.StateCommitted, t0.Add(time.Second))
+	h.checkpoint(store.Checkpoint{Transfers: changes(true, p1, p2)})
+	done := p1
+	done.State, done.Completed = ledger.StateAborted, t0.Add(time.Minute)
+	h.checkpoint(store.Checkpoint{Transfers: changes(false, done)})
+	h.checkpoint(store.Checkpoint{Transfers: changes(true, payment(3, "dfsp1", "dfsp3", ledger.StateCommitted, t0.Add(2*time.Minute)))})
+	for _, when := range []string{"before reopen", "after reopen"} {
+		snap, err := h.s.Load(ctx(t))
+		if err != nil || snap.Transfers != 3 {
+			t.Errorf("%s: Load counts %d transfers, %v; want 3", when, snap.Transfers, err)
+		}
+		h.reopen()
 	}
 }
