@@ -86,7 +86,6 @@ var ledgerStatus = map[string]int{
 	ledger.ErrTransferFinal.Code:     http.StatusConflict,
 	ledger.ErrTransferExpired.Code:   http.StatusConflict,
 	ledger.ErrWrongKind.Code:         http.StatusConflict,
-	ledger.ErrCurrencyEnabled.Code:   http.StatusConflict,
 
 	ledger.ErrNDCExceeded.Code:           http.StatusUnprocessableEntity,
 	ledger.ErrInsufficientLiquidity.Code: http.StatusUnprocessableEntity,

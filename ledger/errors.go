@@ -31,7 +31,6 @@ var (
 	ErrCurrencyNotEnabled    = newError("CURRENCY_NOT_ENABLED", "3201", "currency is not enabled for the participant")
 	ErrPayerCurrency         = newError("PAYER_CURRENCY_NOT_ENABLED", "3202", "currency is not enabled for the payer FSP")
 	ErrPayeeCurrency         = newError("PAYEE_CURRENCY_NOT_ENABLED", "3203", "currency is not enabled for the payee FSP")
-	ErrCurrencyEnabled       = newError("CURRENCY_ALREADY_ENABLED", "", "currency is already enabled for the participant")
 	ErrInvalidAmount         = newError("INVALID_AMOUNT", "3100", "amount must be greater than zero")
 	ErrInvalidNDC            = newError("INVALID_NDC", "3100", "net debit cap must not be negative")
 	ErrExpiryNotInFuture     = newError("EXPIRY_NOT_IN_FUTURE", "3303", "expiration is not in the future")

@@ -6,7 +6,7 @@
 // The ledger writer is a store's only writer. The journal is the truth: the
 // writer appends one entry per batch of commands, durably, before it answers
 // anyone. The state those entries leave behind (participants, accounts,
-// transfers) is written in checkpoints, about once a second, so that each
+// transfers) is written in checkpoints, every few seconds, so that each
 // transfer is written once in its final state rather than at every step; on
 // start the entries after the last checkpoint are replayed. Reads of the
 // stored state see it as of the last checkpoint; the writer answers for

@@ -64,7 +64,7 @@ type Config struct {
 	ExpiryInterval time.Duration
 	// CheckpointInterval is how often the state is stored. Longer means
 	// fewer writes of transfers that finish quickly and more journal to
-	// replay after a crash. Default 1s.
+	// replay after a crash. Default 2s.
 	CheckpointInterval time.Duration
 	// Logger receives the writer's logs. Default slog.Default().
 	Logger *slog.Logger
@@ -78,7 +78,7 @@ type Config struct {
 // DefaultConfig returns the default configuration.
 func DefaultConfig() Config {
 	return Config{Clock: clock.Real{}, MaxBatch: 16384, ExpiryInterval: 10 * time.Millisecond,
-		CheckpointInterval: time.Second, Logger: slog.Default()}
+		CheckpointInterval: 2 * time.Second, Logger: slog.Default()}
 }
 
 func (c *Config) fill() {

@@ -38,7 +38,6 @@ package pebble
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -377,17 +376,13 @@ func (s *Store) Checkpoint(_ context.Context, c *store.Checkpoint) error {
 		return fmt.Errorf("%w: checkpoint at %d with head %d and last checkpoint %d", store.ErrConflict, c.Seq, head, s.checkpoint)
 	}
 	// Final transfers first, to records, flushed before the marker that
-	// covers them is written. Keys are added in order: they are mostly
-	// increasing, and Pebble sorts a large batch anyway.
+	// covers them is written. Pebble sorts a batch's keys itself.
 	finals := make([]*ledger.TransferChange, 0, len(c.Transfers))
 	for i := range c.Transfers {
 		if c.Transfers[i].State.Final() {
 			finals = append(finals, &c.Transfers[i])
 		}
 	}
-	slices.SortFunc(finals, func(a, b *ledger.TransferChange) int {
-		return byTimeAndID(a.Completed, b.Completed, &a.ID, &b.ID)
-	})
 	buf := s.cpBuf[:0]
 	var key []byte
 	if len(finals) > 0 {
@@ -413,9 +408,6 @@ func (s *Store) Checkpoint(_ context.Context, c *store.Checkpoint) error {
 		}
 	}
 	if len(news) > 0 {
-		slices.SortFunc(news, func(a, b *ledger.TransferChange) int {
-			return byTimeAndID(a.Created, b.Created, &a.ID, &b.ID)
-		})
 		b := s.cdb.NewBatch()
 		for _, tc := range news {
 			key = appendTimeKey(key[:0], prefixCreated, tc.Created, tc.ID)
@@ -516,14 +508,6 @@ func corrupt(key []byte, err error) error {
 		return err
 	}
 	return fmt.Errorf("%w: key %x: %v", store.ErrCorrupt, key, err)
-}
-
-// byTimeAndID orders as the time-and-id keys do.
-func byTimeAndID(a, b time.Time, aid, bid *ledger.ID) int {
-	if c := cmp.Compare(a.UnixNano(), b.UnixNano()); c != 0 {
-		return c
-	}
-	return bytes.Compare(aid[:], bid[:])
 }
 
 // commitAndFlush commits b to a database without a write-ahead log and
