@@ -34,6 +34,7 @@ type LedgerConfig struct {
 	Seed         uint64        // seeds ids and the choice of payer and payee
 	Progress     io.Writer     // receives a line a second, if set
 	AtEnd        func() error  // called when the load stops, before the store closes (profiles)
+	StoreMetrics io.Writer     // receives Pebble's metrics at the end, if set
 	Logger       *slog.Logger
 }
 
@@ -159,10 +160,8 @@ func Ledger(ctx context.Context, cfg LedgerConfig) (LedgerReport, error) {
 		return LedgerReport{}, err
 	}
 	defer func() {
-		if os.Getenv("HUTONG_BENCH_METRICS") != "" {
-			fmt.Fprintln(os.Stderr, st.Metrics())
-			h, m := st.CacheStats()
-			fmt.Fprintln(os.Stderr, "cache hits", h, "misses", m)
+		if cfg.StoreMetrics != nil {
+			fmt.Fprintln(cfg.StoreMetrics, st.Metrics())
 		}
 		st.Close()
 	}()

@@ -215,6 +215,7 @@ func benchCmd(ctx context.Context) *cobra.Command {
 	var cfg bench.LedgerConfig
 	var keep bool
 	var cpuProfile, memProfile string
+	var storeMetrics bool
 	l := &cobra.Command{
 		Use:   "ledger",
 		Short: "Durable two-phase transfers (prepare then fulfil) from many concurrent submitters",
@@ -233,6 +234,9 @@ func benchCmd(ctx context.Context) *cobra.Command {
 				return fmt.Errorf("bench: %s is not empty; give an empty or new directory", cfg.Dir)
 			}
 			cfg.Progress = cmd.ErrOrStderr()
+			if storeMetrics {
+				cfg.StoreMetrics = cmd.ErrOrStderr()
+			}
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
 				if err != nil {
@@ -266,6 +270,7 @@ func benchCmd(ctx context.Context) *cobra.Command {
 	l.Flags().StringVar(&cfg.Dir, "data", "", "store directory (default: a new temporary directory, removed afterwards)")
 	l.Flags().BoolVar(&keep, "keep", false, "keep the temporary store directory")
 	l.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to this file")
+	l.Flags().BoolVar(&storeMetrics, "store-metrics", false, "print Pebble's metrics for each of the store's databases at the end")
 	l.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (pprof), taken as the run ends, to this file")
 	l.Flags().DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to run")
 	l.Flags().Int64Var(&cfg.Transfers, "transfers", 0, "stop after this many transfers instead of after --duration")

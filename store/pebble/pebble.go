@@ -917,9 +917,3 @@ func (s *Store) Metrics() string {
 	return "state:\n" + s.db.Metrics().String() + "\nrecords:\n" + s.rdb.Metrics().String() +
 		"\ncreated:\n" + s.cdb.Metrics().String() + "\njournal:\n" + s.jdb.Metrics().String()
 }
-
-// CacheStats returns the block cache's hits and misses.
-func (s *Store) CacheStats() (hits, misses int64) {
-	m := s.db.Metrics()
-	return m.BlockCache.Hits, m.BlockCache.Misses
-}
