@@ -56,8 +56,9 @@ func (f *Failure) Error() string {
 
 func (f *Failure) Unwrap() error { return f.Err }
 
-// Progress, if set, is called after every 1,000 entries.
-type Progress func(entries uint64)
+// Progress, if set, is called after every 100 entries with the entries and
+// commands replayed so far.
+type Progress func(entries, commands uint64)
 
 // Verify checks s. It returns a *Failure for the first problem found, or
 // another error when s could not be read at all.
@@ -128,8 +129,8 @@ func Verify(ctx context.Context, s store.Store, progress Progress) (Report, erro
 		}
 		prev = journal.Head{Seq: e.Seq, Hash: e.Hash}
 		r.Entries++
-		if progress != nil && r.Entries%1000 == 0 {
-			progress(r.Entries)
+		if progress != nil && r.Entries%100 == 0 {
+			progress(r.Entries, r.Commands)
 		}
 		switch {
 		case e.Seq < snap.Checkpoint && e.Seq%256 == 0:

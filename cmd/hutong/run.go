@@ -189,9 +189,12 @@ func verifyCmd(ctx context.Context) *cobra.Command {
 			defer st.Close()
 			out := cmd.OutOrStdout()
 			began := time.Now()
-			r, err := audit.Verify(ctx, st, func(n uint64) {
-				if n%100000 == 0 {
-					fmt.Fprintf(cmd.ErrOrStderr(), "  %d entries checked\n", n)
+			last := began
+			r, err := audit.Verify(ctx, st, func(entries, commands uint64) {
+				if time.Since(last) >= 5*time.Second {
+					last = time.Now()
+					fmt.Fprintf(cmd.ErrOrStderr(), "  %4.0fs  %d journal entries, %d commands replayed and checked\n",
+						time.Since(began).Seconds(), entries, commands)
 				}
 			})
 			if err != nil {

@@ -48,6 +48,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -95,10 +96,13 @@ type Store struct {
 	jdb      *pebble.DB // journal
 	readOnly bool
 
-	mu     sync.Mutex // guards the fields below
-	head   journal.Head
-	closed bool
-	buf    []byte
+	// closed is read without mu, so that reads never wait for an append's
+	// sync; it is set under mu, so that no append is under way when it is.
+	closed atomic.Bool
+
+	mu   sync.Mutex // guards the fields below
+	head journal.Head
+	buf  []byte
 
 	cpMu       sync.Mutex // guards the fields below; held by Checkpoint
 	checkpoint uint64
@@ -227,10 +231,9 @@ func (s *Store) loadHead() error {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Swap(true) {
 		return nil
 	}
-	s.closed = true
 	var err error
 	if !s.readOnly {
 		// Without a write-ahead log, unflushed state would be rebuilt from
@@ -243,9 +246,7 @@ func (s *Store) Close() error {
 // readable returns store.ErrClosed after Close. Reads must not race with
 // Close.
 func (s *Store) readable() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return store.ErrClosed
 	}
 	return nil
@@ -333,7 +334,7 @@ func open(key, value []byte) ([]byte, error) {
 func (s *Store) Append(_ context.Context, es ...*journal.Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return store.ErrClosed
 	}
 	head := s.head
@@ -364,7 +365,7 @@ func (s *Store) Append(_ context.Context, es ...*journal.Entry) error {
 // Checkpoint implements store.Store.
 func (s *Store) Checkpoint(_ context.Context, c *store.Checkpoint) error {
 	s.mu.Lock()
-	if s.closed {
+	if s.closed.Load() {
 		s.mu.Unlock()
 		return store.ErrClosed
 	}
