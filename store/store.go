@@ -107,6 +107,11 @@ type Store interface {
 	// NewFinder returns a Finder for the ledger writer's lookups.
 	NewFinder() (Finder, error)
 
+	// KV returns the store's key-value space for records that are not
+	// money: the directory's aliases, callback endpoints, quotes, failed
+	// callbacks. It is closed with the store.
+	KV() KV
+
 	// Close releases the store. Writes after Close return ErrClosed.
 	Close() error
 }
@@ -133,3 +138,42 @@ func strconvQuote(s string) string {
 	}
 	return "\"" + s + "\""
 }
+
+// KV is a durable key-value space beside the ledger, for the switch's records
+// that are not money and so need neither the journal nor replay. Callers own
+// their keys and prefix them by kind. It is safe for concurrent use.
+type KV interface {
+	// Get returns a copy of the value under key, or ErrNotFound.
+	Get(ctx context.Context, key []byte) ([]byte, error)
+
+	// Apply writes a batch of sets and deletes atomically. With Durable, it
+	// returns once the batch survives a machine crash; without, once it
+	// survives a crash of the process.
+	Apply(ctx context.Context, b *KVBatch) error
+
+	// Scan calls fn for each key under prefix in key order, and for at most
+	// limit keys when limit > 0. Key and value are only valid during the
+	// call.
+	Scan(ctx context.Context, prefix []byte, limit int, fn func(key, value []byte) error) error
+}
+
+// KVBatch is a set of changes to a KV, applied together.
+type KVBatch struct {
+	Durable bool
+	Ops     []KVOp
+}
+
+// KVOp is one change: a set of Key to Value, or a delete when Delete is set.
+type KVOp struct {
+	Key, Value []byte
+	Delete     bool
+}
+
+// Set adds a set of key to value.
+func (b *KVBatch) Set(key, value []byte) { b.Ops = append(b.Ops, KVOp{Key: key, Value: value}) }
+
+// Delete adds a delete of key.
+func (b *KVBatch) Delete(key []byte) { b.Ops = append(b.Ops, KVOp{Key: key, Delete: true}) }
+
+// MaxKVKey is the longest key a KV accepts.
+const MaxKVKey = 1024

@@ -94,6 +94,7 @@ type Store struct {
 	rdb      *pebble.DB // records: final transfers
 	cdb      *pebble.DB // created: the creation-order index
 	jdb      *pebble.DB // journal
+	kdb      *pebble.DB // key-value space: aliases, endpoints, quotes
 	readOnly bool
 
 	// closed is read without mu, so that reads never wait for an append's
@@ -185,7 +186,15 @@ func Open(dir string, o Options) (*Store, error) {
 		cdb.Close()
 		return nil, fmt.Errorf("open state store %s: %w", dir, err)
 	}
-	s := &Store{db: db, rdb: rdb, cdb: cdb, jdb: jdb, readOnly: o.ReadOnly}
+	kdb, err := pebble.Open(filepath.Join(dir, "kv"), options(4<<20, false))
+	if err != nil {
+		jdb.Close()
+		rdb.Close()
+		cdb.Close()
+		db.Close()
+		return nil, fmt.Errorf("open key-value store %s: %w", dir, err)
+	}
+	s := &Store{db: db, rdb: rdb, cdb: cdb, jdb: jdb, kdb: kdb, readOnly: o.ReadOnly}
 	if err := s.loadHead(); err != nil {
 		s.closeAll()
 		return nil, err
@@ -253,7 +262,7 @@ func (s *Store) readable() error {
 }
 
 func (s *Store) closeAll() error {
-	return errors.Join(s.db.Close(), s.rdb.Close(), s.cdb.Close(), s.jdb.Close())
+	return errors.Join(s.db.Close(), s.rdb.Close(), s.cdb.Close(), s.jdb.Close(), s.kdb.Close())
 }
 
 // DB returns the Pebble database holding the state, for tests that tamper

@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		{"Reopen", testReopen},
 		{"WritesAfterClose", testWritesAfterClose},
 		{"ReadsAfterClose", testReadsAfterClose},
+		{"KV", testKV},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
