@@ -41,6 +41,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/hutong/hutong/callback"
 	"github.com/hutong/hutong/writer"
 )
 
@@ -56,6 +57,12 @@ type Options struct {
 	// MaxBody is the largest request body accepted, in bytes; a larger one
 	// is answered with 413. Default DefaultMaxBody (64 KiB).
 	MaxBody int64
+	// Endpoints holds the participants' callback endpoints. When nil, the
+	// endpoint routes answer 503.
+	Endpoints *callback.Endpoints
+	// Callbacks delivers callbacks; the failed callback routes read and
+	// redeliver its failures. When nil, those routes answer 503.
+	Callbacks *callback.Sender
 }
 
 // Server is the admin API. It implements http.Handler and is safe for
@@ -65,6 +72,9 @@ type Server struct {
 	log     *slog.Logger
 	maxBody int64
 	mux     *http.ServeMux
+
+	endpoints *callback.Endpoints
+	callbacks *callback.Sender
 }
 
 //go:embed openapi.yaml
@@ -97,12 +107,18 @@ var routes = []route{
 	{"GET", "/admin/v1/participants/{id}/transfers", (*Server).participantTransfers},
 	{"GET", "/admin/v1/stats", (*Server).stats},
 	{"GET", "/admin/v1/openapi.yaml", (*Server).openAPIDocument},
+	{"GET", "/admin/v1/participants/{id}/endpoints", (*Server).listEndpoints},
+	{"PUT", "/admin/v1/participants/{id}/endpoints", (*Server).setEndpoints},
+	{"DELETE", "/admin/v1/participants/{id}/endpoints/{type}", (*Server).deleteEndpoint},
+	{"GET", "/admin/v1/participants/{id}/callbacks/failed", (*Server).failedCallbacks},
+	{"POST", "/admin/v1/participants/{id}/callbacks/failed/{failureId}/redeliver", (*Server).redeliverCallback},
 }
 
 // New returns the admin API over w. The caller keeps ownership of w and
 // closes it after the HTTP server in front of the API has shut down.
 func New(w *writer.Writer, opts Options) *Server {
-	s := &Server{w: w, log: opts.Logger, maxBody: opts.MaxBody, mux: http.NewServeMux()}
+	s := &Server{w: w, log: opts.Logger, maxBody: opts.MaxBody, mux: http.NewServeMux(),
+		endpoints: opts.Endpoints, callbacks: opts.Callbacks}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -40,6 +40,7 @@ var (
 	ErrInsufficientLiquidity = newError("INSUFFICIENT_LIQUIDITY", "4001", "payer FSP's settlement balance does not cover its position")
 	ErrModifiedRequest       = newError("MODIFIED_REQUEST", "3106", "transfer id was already used with different content")
 	ErrTransferNotFound      = newError("TRANSFER_NOT_FOUND", "3208", "transfer not found")
+	ErrNotPayee              = newError("NOT_PAYEE", "3100", "only the transfer's payee FSP may fulfil or abort it")
 	ErrWrongKind             = newError("WRONG_KIND", "3100", "the transfer is not of the kind this command applies to")
 	ErrInvalidFulfilment     = newError("INVALID_FULFILMENT", "3100", "fulfilment does not match the transfer's condition")
 	ErrTransferExpired       = newError("TRANSFER_EXPIRED", "3303", "transfer has expired")

@@ -77,7 +77,9 @@ func (o Op) String() string {
 }
 
 // Command is one request to change the ledger. Which fields matter depends on
-// Op:
+// Op. On Fulfil and Abort, a non-empty Participant must be the payment's
+// payee (ErrNotPayee otherwise); it is checked and not journaled, so a
+// replay applies the command without it, to the same effect.
 //
 //	CreateParticipant  Participant, Name
 //	SetStatus          Participant, Status
@@ -88,8 +90,8 @@ func (o Op) String() string {
 //	FundsOutCommit     ID
 //	FundsOutAbort      ID, Reason
 //	Prepare            ID, Payer, Payee, Currency, Amount, Condition, Expiry, Fingerprint
-//	Fulfil             ID, Fulfilment
-//	Abort              ID, Reason
+//	Fulfil             ID, Fulfilment, Participant (optional)
+//	Abort              ID, Reason, Participant (optional)
 //	Expire             ID
 type Command struct {
 	Op          Op
@@ -632,6 +634,9 @@ func (l *Ledger) reserved(now time.Time, c *Command, kind Kind, want State) (*Tr
 	}
 	if t.Kind != kind {
 		return nil, Result{}, true, ErrWrongKind
+	}
+	if c.Participant != "" && kind == KindPayment && c.Participant != t.Payee {
+		return nil, Result{}, true, ErrNotPayee
 	}
 	switch {
 	case t.State == want && (want != StateCommitted || t.Kind != KindPayment || t.Fulfilment == c.Fulfilment):

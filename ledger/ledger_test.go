@@ -826,6 +826,9 @@ func TestFulfil(t *testing.T) {
 		{"unknown id", t1, fulfil(2), ledger.ErrTransferNotFound},
 		{"zero id", t1, ledger.Command{Op: ledger.OpFulfil, Fulfilment: ful(1)}, ledger.ErrInvalidID},
 		{"funds in id", t1, ledger.Command{Op: ledger.OpFulfil, ID: tid(900)}, ledger.ErrWrongKind},
+		{"by the payer", t1, ledger.Command{Op: ledger.OpFulfil, ID: tid(1), Fulfilment: ful(1), Participant: payer}, ledger.ErrNotPayee},
+		{"by a stranger", t1, ledger.Command{Op: ledger.OpFulfil, ID: tid(1), Fulfilment: ful(1), Participant: "nobody"}, ledger.ErrNotPayee},
+		{"abort by the payer", t1, ledger.Command{Op: ledger.OpAbort, ID: tid(1), Participant: payer}, ledger.ErrNotPayee},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			l, reserved := setup(t)
@@ -866,7 +869,9 @@ func TestAbort(t *testing.T) {
 	mustFail(t, l, exp, abort(1, ""), ledger.ErrTransferExpired)
 
 	reason := strings.Repeat("é", ledger.MaxReason/2)
-	r = mustApply(t, l, t1, abort(1, reason))
+	byPayee := abort(1, reason)
+	byPayee.Participant = payee
+	r = mustApply(t, l, t1, byPayee)
 	want.State, want.Reason, want.Completed = ledger.StateAborted, reason, t1
 	if r.Duplicate || !reflect.DeepEqual(r.Transfer, want) {
 		t.Fatalf("abort = %+v\nwant %+v", r, want)

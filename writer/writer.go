@@ -174,6 +174,10 @@ type Writer struct {
 	lastCP       time.Time // owned by the writer goroutine
 	checkpointed atomic.Uint64
 
+	// participants is the durable participants, for lock-free reads;
+	// replaced whole when a batch changes one.
+	participants atomic.Pointer[map[string]ledger.Participant]
+
 	failed   atomic.Bool
 	batches  atomic.Uint64
 	commands atomic.Uint64
@@ -195,6 +199,9 @@ type applied struct {
 	reqs    []*request
 	changed []ledger.Transfer // for OnCommit
 	expired int
+	// participants, when the batch changed one, is the new set to publish
+	// once the batch is durable.
+	participants *map[string]ledger.Participant
 }
 
 // Open restores the ledger from s and starts the writer goroutine. The
@@ -240,6 +247,7 @@ func Open(ctx context.Context, s store.Store, cfg Config) (*Writer, error) {
 		return nil, err
 	}
 	w.pending.Store(int64(led.PendingCount()))
+	w.participants.Store(participantMap(led))
 	w.headSeq.Store(w.head.Seq)
 	w.checkpointed.Store(snap.Checkpoint)
 	w.synced.Store(w.head.Seq)
@@ -294,6 +302,21 @@ func (w *Writer) replay(ctx context.Context, snap store.Snapshot) (int, error) {
 	}
 	w.head = snap.Head
 	return n, nil
+}
+
+// Participant returns a participant as of the last durable batch, without
+// going through the writer: for the checks every API request makes.
+func (w *Writer) Participant(id string) (ledger.Participant, bool) {
+	p, ok := (*w.participants.Load())[id]
+	return p, ok
+}
+
+func participantMap(l *ledger.Ledger) *map[string]ledger.Participant {
+	m := make(map[string]ledger.Participant)
+	for _, p := range l.Participants() {
+		m[p.ID] = p
+	}
+	return &m
 }
 
 // Store returns the store the writer commits to, for reads.
@@ -644,6 +667,7 @@ func (w *Writer) process(reqs []*request) {
 	}
 	now := w.cfg.Clock.Now().UTC().Round(0)
 	var cmds []byte
+	participantsChanged := false
 	a := &applied{reqs: append([]*request(nil), reqs...)}
 	note := func(r ledger.Result) {
 		if w.cfg.OnCommit != nil && !r.Transfer.ID.IsZero() {
@@ -674,7 +698,13 @@ func (w *Writer) process(reqs []*request) {
 			cmds = ledger.AppendCommand(cmds, &r.cmd)
 			w.applied.Add(1)
 			note(r.res)
+			if r.res.Participant.ID != "" {
+				participantsChanged = true
+			}
 		}
+	}
+	if participantsChanged {
+		a.participants = participantMap(w.led)
 	}
 	if len(cmds) > 0 {
 		a.entry = &journal.Entry{Time: now, Commands: cmds}
@@ -737,6 +767,9 @@ func (w *Writer) syncer() {
 		for _, b := range group {
 			if err == nil {
 				w.expired.Add(uint64(b.expired))
+				if b.participants != nil {
+					w.participants.Store(b.participants)
+				}
 				if w.cfg.OnCommit != nil && b.entry != nil {
 					w.cfg.OnCommit(b.entry.Seq, b.changed)
 				}

@@ -985,3 +985,27 @@ func TestSubmitManyAppliesInOrderEachOnItsOwn(t *testing.T) {
 		t.Errorf("SubmitMany of OpExpire: %v, want ErrInvalidCommand", errs[0])
 	}
 }
+
+func TestParticipantSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	w := openWriter(t, openStore(t, dir), writer.Config{})
+	if _, ok := w.Participant("alpha"); ok {
+		t.Fatalf("Participant(alpha) before it exists: found")
+	}
+	setup(t, w, 1000, "alpha")
+	p, ok := w.Participant("alpha")
+	if !ok || p.Status != ledger.StatusActive || len(p.Currencies) != 1 || p.Currencies[0].NDC != 1000 {
+		t.Fatalf("Participant(alpha) = %+v, %v; want active with a USD NDC of 1000", p, ok)
+	}
+	submit(t, w, ledger.Command{Op: ledger.OpSetStatus, Participant: "alpha", Status: ledger.StatusSuspended})
+	if p, _ := w.Participant("alpha"); p.Status != ledger.StatusSuspended {
+		t.Errorf("after suspend, status %s", p.Status)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w2 := openWriter(t, w.Store(), writer.Config{})
+	if p, ok := w2.Participant("alpha"); !ok || p.Status != ledger.StatusSuspended {
+		t.Errorf("after restart, Participant(alpha) = %+v, %v", p, ok)
+	}
+}

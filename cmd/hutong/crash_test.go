@@ -63,7 +63,7 @@ func TestServeDemo(t *testing.T) {
 	bin := buildHutong(t)
 	dir := filepath.Join(t.TempDir(), "demo")
 	for start := 1; start <= 2; start++ {
-		cmd := exec.Command(bin, "serve", "--demo", "--data", dir, "--addr", "127.0.0.1:0")
+		cmd := exec.Command(bin, "serve", "--demo", "--data", dir, "--addr", "127.0.0.1:0", "--fspiop-addr", "127.0.0.1:0")
 		h := startCmd(t, cmd)
 		var got struct {
 			Accounts []struct{ Type, Balance string }
@@ -86,7 +86,7 @@ func TestServeDemo(t *testing.T) {
 	}
 }
 
-type hub struct {
+type hubProc struct {
 	cmd  *exec.Cmd
 	base string
 	logs *bytes.Buffer
@@ -95,13 +95,13 @@ type hub struct {
 var apiRe = regexp.MustCompile(`admin_api=(http://\S+)/admin/v1`)
 
 // startHub starts `hutong serve` on dir and waits until it listens.
-func startHub(t *testing.T, bin, dir string) *hub {
+func startHub(t *testing.T, bin, dir string) *hubProc {
 	t.Helper()
-	return startCmd(t, exec.Command(bin, "serve", "--data", dir, "--addr", "127.0.0.1:0"))
+	return startCmd(t, exec.Command(bin, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--fspiop-addr", "127.0.0.1:0"))
 }
 
 // startCmd starts a serving hutong and waits until it listens.
-func startCmd(t *testing.T, cmd *exec.Cmd) *hub {
+func startCmd(t *testing.T, cmd *exec.Cmd) *hubProc {
 	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -110,7 +110,7 @@ func startCmd(t *testing.T, cmd *exec.Cmd) *hub {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	h := &hub{cmd: cmd, logs: new(bytes.Buffer)}
+	h := &hubProc{cmd: cmd, logs: new(bytes.Buffer)}
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -132,7 +132,7 @@ func startCmd(t *testing.T, cmd *exec.Cmd) *hub {
 	}
 }
 
-func (h *hub) kill(t *testing.T) {
+func (h *hubProc) kill(t *testing.T) {
 	t.Helper()
 	if err := h.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -325,7 +325,7 @@ func ack(mu *sync.Mutex, o *op, s string)      { mu.Lock(); o.state, o.maybe = s
 
 // checkOps asks the restarted hub for every operation and resolves the
 // unknown outcomes to what the hub holds.
-func checkOps(t *testing.T, h *hub, ops []*op, when string) {
+func checkOps(t *testing.T, h *hubProc, ops []*op, when string) {
 	t.Helper()
 	for _, o := range ops {
 		var got struct{ State string }
@@ -349,7 +349,7 @@ func checkOps(t *testing.T, h *hub, ops []*op, when string) {
 
 // checkBalances compares each settlement balance with the sum of the
 // committed movements: money applied twice or lost would show here.
-func checkBalances(t *testing.T, h *hub, participants []string, ops []*op) {
+func checkBalances(t *testing.T, h *hubProc, participants []string, ops []*op) {
 	t.Helper()
 	want := map[string]int64{}
 	for _, o := range ops {

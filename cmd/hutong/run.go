@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -16,9 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hutong/hutong/admin"
 	"github.com/hutong/hutong/audit"
 	"github.com/hutong/hutong/bench"
+	"github.com/hutong/hutong/hub"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/money"
 	"github.com/hutong/hutong/store/pebble"
@@ -54,12 +52,13 @@ func serveCmd(ctx context.Context) *cobra.Command {
 	var (
 		dataDir string
 		addr    string
+		apiAddr string
 		demo    bool
 		verbose bool
 	)
 	c := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the switch: the ledger on its embedded store and the admin API",
+		Short: "Run the switch: the FSPIOP API, the admin API and the ledger on its embedded store",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			level := slog.LevelInfo
@@ -73,65 +72,51 @@ func serveCmd(ctx context.Context) *cobra.Command {
 			if dataDir == "" {
 				return errors.New("serve needs --data DIR (or --demo, which uses a directory under the system's temporary directory)")
 			}
-			return serve(ctx, log, cmd.OutOrStdout(), dataDir, addr, demo)
+			return serve(ctx, log, cmd.OutOrStdout(), dataDir, addr, apiAddr, demo)
 		},
 	}
 	c.Flags().StringVar(&dataDir, "data", "", "directory of the embedded store (created if absent)")
-	c.Flags().StringVar(&addr, "addr", "127.0.0.1:7070", "address of the admin API")
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:7070", "address of the admin API (the hub operator's; keep it private)")
+	c.Flags().StringVar(&apiAddr, "fspiop-addr", "127.0.0.1:7071", "address of the FSPIOP API, where participants connect")
 	c.Flags().BoolVar(&demo, "demo", false, "create demo participants with currencies, limits and collateral")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log at debug level")
 	return c
 }
 
-func serve(ctx context.Context, log *slog.Logger, out io.Writer, dataDir, addr string, demo bool) error {
-	st, err := pebble.Open(dataDir, pebble.Options{Logger: log})
+func serve(ctx context.Context, log *slog.Logger, out io.Writer, dataDir, adminAddr, apiAddr string, demo bool) error {
+	h, err := hub.Start(ctx, hub.Config{Dir: dataDir, AdminAddr: adminAddr, APIAddr: apiAddr, Logger: log})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	w, err := writer.Open(ctx, st, writer.Config{Logger: log})
-	if err != nil {
-		return err
+	closeHub := func() error {
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return h.Close(sctx)
 	}
-	defer func() {
-		if err := w.Close(); err != nil {
-			log.Error("close ledger writer", "err", err)
-		}
-	}()
 	if demo {
-		if err := seedDemo(ctx, w, log); err != nil {
-			return err
+		if err := seedDemo(ctx, h.Writer, log); err != nil {
+			return errors.Join(err, closeHub())
 		}
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: admin.New(w, admin.Options{Logger: log}), ReadHeaderTimeout: 10 * time.Second}
-	base := "http://" + ln.Addr().String()
-	log.Info("hutong is serving", "admin_api", base+"/admin/v1", "data", dataDir)
+	log.Info("hutong is serving", "admin_api", h.AdminURL+"/admin/v1", "fspiop_api", h.APIURL, "data", dataDir)
+	var demoDone <-chan error
 	if demo {
-		fmt.Fprintf(out, `
-hutong demo is running; its ledger is in %s.
-Try:
-  curl -s %[2]s/admin/v1/participants
-  curl -s %[2]s/admin/v1/participants/greenbank/accounts
-  curl -s '%[2]s/admin/v1/positions?currency=USD'
-  curl -s %[2]s/admin/v1/openapi.yaml
-Press Ctrl-C to stop.
-`, dataDir, base)
+		demoDone = runDemo(ctx, h, out, log)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	select {
-	case err := <-errc:
-		return fmt.Errorf("admin API: %w", err)
+	case err := <-h.Done():
+		return errors.Join(err, closeHub())
+	case err := <-demoDone:
+		if err != nil && ctx.Err() == nil {
+			return errors.Join(fmt.Errorf("demo: %w", err), closeHub())
+		}
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	if demoDone != nil {
+		<-demoDone
+	}
+	return closeHub()
 }
 
 // demoParticipants are the demo's wallets and bank.

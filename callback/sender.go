@@ -1,0 +1,633 @@
+package callback
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hutong/hutong/clock"
+	"github.com/hutong/hutong/ledger"
+	"github.com/hutong/hutong/store"
+)
+
+// ErrClosed is returned by Close and Redeliver after Close, and recorded as
+// the reason of callbacks sent after Close.
+var ErrClosed = errors.New("callback: sender closed")
+
+// ErrQueueFull is returned by Redeliver, and recorded as the reason of a
+// callback, when the recipient's queue has no room.
+var ErrQueueFull = errors.New("callback: queue full")
+
+// Vars are the values a request's endpoint template may name.
+type Vars struct {
+	// ID fills {{transferId}} and {{requestId}}.
+	ID string
+	// PartyIDType fills {{partyIdType}}.
+	PartyIDType string
+	// PartyIdentifier fills {{partyIdentifier}}.
+	PartyIdentifier string
+	// PartySubIDOrType fills {{partySubIdOrType}}.
+	PartySubIDOrType string
+}
+
+// Request is one outbound call. The Sender owns it from Send on: the caller
+// must not change it, its Header or its Body afterwards.
+type Request struct {
+	// To is the recipient participant's id.
+	To string
+	// Kind selects the recipient's endpoint.
+	Kind Kind
+	// Method is GET, PUT, POST or PATCH.
+	Method string
+	// Path is the standard FSPIOP path of the call, such as
+	// "/transfers/<id>/error". It is appended to the endpoint of the base
+	// kinds, and recorded with a failure.
+	Path string
+	// Vars fill the endpoint's template.
+	Vars Vars
+	// Header is sent as given: Content-Type, Accept, Date, FSPIOP-Source,
+	// FSPIOP-Destination, FSPIOP-Signature, FSPIOP-URI, FSPIOP-HTTP-Method,
+	// traceparent and so on. The Sender sets Content-Length itself.
+	Header http.Header
+	// Body is sent byte for byte; nil for a GET.
+	Body []byte
+}
+
+// Config configures a Sender. A zero field takes its default.
+type Config struct {
+	// Timeout bounds one attempt, from dialling to reading the response.
+	// Default 10s.
+	Timeout time.Duration
+	// Attempts is the most times a callback is sent before it is recorded
+	// as failed. Default 5.
+	Attempts int
+	// Backoff is the wait before the first retry. Each retry waits twice
+	// as long as the one before, up to MaxBackoff, less a random part of up
+	// to half of it so that retries spread out. Default 200ms.
+	Backoff time.Duration
+	// MaxBackoff caps the wait before a retry. Default 5s.
+	MaxBackoff time.Duration
+	// Concurrency is the most calls in flight to one participant at a
+	// time. Default 64.
+	Concurrency int
+	// QueueSize is how many callbacks may wait for one participant; a
+	// callback sent when its recipient's queue is full is recorded as
+	// failed at once. Default 16384.
+	QueueSize int
+	// Client makes the calls. Default: a client of its own, closed with
+	// the Sender, that keeps connections alive, allows Concurrency of them
+	// per host (idle or not; participants that share a host share them),
+	// uses no proxy, bounds dialling and TLS handshakes to 5s each and does
+	// not follow redirects. Give a client of your own for mutual TLS.
+	Client *http.Client
+	// Clock stamps failures. Default clock.Real{}. Retry waits use real
+	// timers whatever the clock.
+	Clock clock.Clock
+	// Logger receives a warning for every failed callback. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the default configuration. Its Client is nil: the
+// Sender makes its own.
+func DefaultConfig() Config {
+	return Config{
+		Timeout:     10 * time.Second,
+		Attempts:    5,
+		Backoff:     200 * time.Millisecond,
+		MaxBackoff:  5 * time.Second,
+		Concurrency: 64,
+		QueueSize:   16384,
+		Clock:       clock.Real{},
+		Logger:      slog.Default(),
+	}
+}
+
+// Validate reports a field no default can stand in for: a negative one, or
+// a MaxBackoff below Backoff.
+func (c Config) Validate() error {
+	switch {
+	case c.Timeout < 0:
+		return fmt.Errorf("callback: Timeout %v is negative", c.Timeout)
+	case c.Attempts < 0:
+		return fmt.Errorf("callback: Attempts %d is negative", c.Attempts)
+	case c.Backoff < 0:
+		return fmt.Errorf("callback: Backoff %v is negative", c.Backoff)
+	case c.MaxBackoff < 0:
+		return fmt.Errorf("callback: MaxBackoff %v is negative", c.MaxBackoff)
+	case c.Concurrency < 0:
+		return fmt.Errorf("callback: Concurrency %d is negative", c.Concurrency)
+	case c.QueueSize < 0:
+		return fmt.Errorf("callback: QueueSize %d is negative", c.QueueSize)
+	}
+	f := c
+	f.fill()
+	if f.MaxBackoff < f.Backoff {
+		return fmt.Errorf("callback: MaxBackoff %v is less than Backoff %v", f.MaxBackoff, f.Backoff)
+	}
+	return nil
+}
+
+func (c *Config) fill() {
+	d := DefaultConfig()
+	if c.Timeout == 0 {
+		c.Timeout = d.Timeout
+	}
+	if c.Attempts == 0 {
+		c.Attempts = d.Attempts
+	}
+	if c.Backoff == 0 {
+		c.Backoff = d.Backoff
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = max(d.MaxBackoff, c.Backoff)
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = d.Concurrency
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = d.QueueSize
+	}
+	if c.Clock == nil {
+		c.Clock = d.Clock
+	}
+	if c.Logger == nil {
+		c.Logger = d.Logger
+	}
+}
+
+// newClient is the default client for cfg.
+func newClient(cfg *Config) *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 nil,
+			DialContext:           dialer.DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          0, // no limit across hosts; each is bounded below
+			MaxIdleConnsPerHost:   cfg.Concurrency,
+			MaxConnsPerHost:       cfg.Concurrency,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Stats counts a Sender's work since it started.
+type Stats struct {
+	Delivered  uint64 // callbacks answered with a 2xx
+	Retried    uint64 // attempts after a callback's first
+	Failed     uint64 // callbacks given up on
+	Unrecorded uint64 // failed callbacks that could not be stored (logged only)
+	Queued     int64  // callbacks waiting in queues
+	Waiting    int64  // callbacks waiting to be retried
+	InFlight   int64  // attempts in progress
+}
+
+type counters struct {
+	delivered, retried, failed, unrecorded atomic.Uint64
+	queued, waiting, inFlight              atomic.Int64
+}
+
+// job is a callback on its way.
+type job struct {
+	req      *Request
+	url      string
+	first    time.Time
+	attempts int
+	status   int    // last HTTP status, 0 for none
+	err      string // why the last attempt failed
+}
+
+// peer is one recipient's queue and workers.
+type peer struct {
+	s     *Sender
+	queue chan *job
+	// running counts the workers started, which stay until Close; idle
+	// those waiting for a job.
+	running, idle atomic.Int32
+
+	mu     sync.Mutex // guards the field below
+	timers map[*job]*time.Timer
+}
+
+// Sender delivers callbacks. It is safe for concurrent use. Close it before
+// closing the store its KV belongs to.
+type Sender struct {
+	cfg       Config
+	eps       *Endpoints
+	kv        store.KV
+	client    *http.Client
+	ownClient bool
+	log       *slog.Logger
+	stats     counters
+
+	// ctx ends the attempts in flight when Close gives up waiting.
+	ctx        context.Context
+	cancel     context.CancelFunc
+	abandoning atomic.Bool   // Close gave up waiting: record, don't send
+	abandoned  atomic.Int64  // callbacks recorded as abandoned
+	stop       chan struct{} // closed to end the workers
+
+	jobs    sync.WaitGroup // a callback from Send until its outcome
+	workers sync.WaitGroup
+
+	mu     sync.RWMutex // guards the fields below
+	closed bool
+	peers  map[string]*peer
+
+	recorder
+}
+
+// NewSender returns a Sender of callbacks to the endpoints in eps, recording
+// failures in kv.
+func NewSender(cfg Config, eps *Endpoints, kv store.KV) (*Sender, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if eps == nil || kv == nil {
+		return nil, errors.New("callback: NewSender needs endpoints and a KV")
+	}
+	cfg.fill()
+	s := &Sender{cfg: cfg, eps: eps, kv: kv, client: cfg.Client, log: cfg.Logger,
+		stop: make(chan struct{}), peers: make(map[string]*peer)}
+	if s.client == nil {
+		s.client = newClient(&cfg)
+		s.ownClient = true
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.startRecorder()
+	return s, nil
+}
+
+// Send queues r for delivery to r.To and returns at once; it never waits.
+// When r.To has no endpoint of r.Kind, its queue is full or the Sender is
+// closed, r is recorded as failed at once.
+func (s *Sender) Send(r *Request) {
+	j := &job{req: r, first: s.cfg.Clock.Now()}
+	if !ledger.ValidParticipantID(r.To) {
+		s.stats.failed.Add(1)
+		s.stats.unrecorded.Add(1)
+		s.log.Warn("callback: not sent: invalid recipient", "to", truncate(r.To, 64), "type", r.Kind, "method", r.Method, "path", r.Path)
+		return
+	}
+	url, err := s.eps.Resolve(r)
+	if err != nil {
+		j.err = err.Error()
+		s.failNow(j)
+		return
+	}
+	j.url = url
+	if err := s.enqueue(j); err != nil {
+		j.err = err.Error()
+		s.failNow(j)
+	}
+}
+
+// peer returns to's peer, creating it.
+func (s *Sender) peer(to string) *peer {
+	s.mu.RLock()
+	p := s.peers[to]
+	s.mu.RUnlock()
+	if p != nil {
+		return p
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p = s.peers[to]; p == nil {
+		p = &peer{s: s, queue: make(chan *job, s.cfg.QueueSize), timers: make(map[*job]*time.Timer)}
+		s.peers[to] = p
+	}
+	return p
+}
+
+// enqueue puts j on its recipient's queue. On success j counts in s.jobs
+// until its outcome.
+func (s *Sender) enqueue(j *job) error {
+	p := s.peer(j.req.To)
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	s.jobs.Add(1)
+	s.stats.queued.Add(1)
+	select {
+	case p.queue <- j:
+	default:
+		s.stats.queued.Add(-1)
+		s.jobs.Done()
+		s.mu.RUnlock()
+		return ErrQueueFull
+	}
+	s.mu.RUnlock()
+	if p.idle.Load() == 0 {
+		p.spawn()
+	}
+	return nil
+}
+
+// spawn starts a worker unless Concurrency of them run already.
+func (p *peer) spawn() {
+	for {
+		n := p.running.Load()
+		if int(n) >= p.s.cfg.Concurrency {
+			return
+		}
+		if p.running.CompareAndSwap(n, n+1) {
+			p.s.workers.Add(1)
+			go p.work()
+			return
+		}
+	}
+}
+
+// drainLimit is the most of a response body read so that its connection can
+// be used again; a longer body's connection is closed instead.
+const drainLimit = 64 << 10
+
+// work delivers p's callbacks until Close.
+func (p *peer) work() {
+	s := p.s
+	defer s.workers.Done()
+	buf := make([]byte, 4096)
+	for {
+		p.idle.Add(1)
+		select {
+		case j := <-p.queue:
+			p.idle.Add(-1)
+			s.stats.queued.Add(-1)
+			// More waiting and nobody free: start a sibling, so that a
+			// burst grows the workers up to Concurrency.
+			if len(p.queue) > 0 && p.idle.Load() == 0 {
+				p.spawn()
+			}
+			p.deliver(j, buf)
+		case <-s.stop:
+			p.idle.Add(-1)
+			return
+		}
+	}
+}
+
+// deliver makes one attempt of j and decides what follows.
+func (p *peer) deliver(j *job, buf []byte) {
+	s := p.s
+	if s.abandoning.Load() {
+		s.abandon(j)
+		return
+	}
+	j.attempts++
+	if j.attempts > 1 {
+		s.stats.retried.Add(1)
+	}
+	s.stats.inFlight.Add(1)
+	ok, retry := s.attempt(j, buf)
+	s.stats.inFlight.Add(-1)
+	if ok {
+		s.stats.delivered.Add(1)
+		s.jobs.Done()
+		return
+	}
+	if s.abandoning.Load() {
+		s.abandon(j)
+		return
+	}
+	if retry && j.attempts < s.cfg.Attempts {
+		p.retryLater(j, s.backoff(j.attempts))
+		return
+	}
+	s.fail(j)
+}
+
+// attempt sends j once. ok is whether it was delivered; if not, j.status
+// and j.err say why, and retry whether another attempt may succeed.
+func (s *Sender) attempt(j *job, buf []byte) (ok, retry bool) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.Timeout)
+	defer cancel()
+	body := io.Reader(http.NoBody)
+	if j.req.Body != nil {
+		body = bytes.NewReader(j.req.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, j.req.Method, j.url, body)
+	if err != nil {
+		j.status, j.err = 0, err.Error()
+		return false, false
+	}
+	if j.req.Header != nil {
+		req.Header = j.req.Header
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		j.status, j.err = 0, err.Error()
+		return false, true
+	}
+	j.status = resp.StatusCode
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		drain(resp.Body, buf)
+		return true, false
+	}
+	// Failures are rare: keep the start of what the participant said.
+	n, _ := io.ReadFull(resp.Body, buf[:min(len(buf), 512)])
+	j.err = fmt.Sprintf("HTTP %s", resp.Status)
+	if n > 0 {
+		j.err += ": " + string(bytes.ToValidUTF8(buf[:n], []byte("?")))
+	}
+	drain(resp.Body, buf)
+	switch {
+	case resp.StatusCode >= 500, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusRequestTimeout:
+		return false, true
+	}
+	return false, false
+}
+
+// drain reads what is left of a response body, up to drainLimit, and
+// closes it.
+func drain(body io.ReadCloser, buf []byte) {
+	for n := 0; n < drainLimit; {
+		m, err := body.Read(buf)
+		n += m
+		if err != nil {
+			break
+		}
+	}
+	body.Close()
+}
+
+// backoff is the wait after attempt n (1 for the first).
+func (s *Sender) backoff(n int) time.Duration {
+	d := s.cfg.Backoff
+	for i := 1; i < n && d < s.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.MaxBackoff)
+	if half := int64(d / 2); half > 0 {
+		d -= time.Duration(rand.Int64N(half + 1))
+	}
+	return d
+}
+
+// retryLater puts j back on the queue after d, by a timer: the worker goes
+// on to other callbacks meanwhile.
+func (p *peer) retryLater(j *job, d time.Duration) {
+	s := p.s
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// Checked under p.mu: Close sets the flag before it stops the timers.
+	if s.abandoning.Load() {
+		s.abandon(j)
+		return
+	}
+	s.stats.waiting.Add(1)
+	p.timers[j] = time.AfterFunc(d, func() { p.retryDue(j) })
+}
+
+// retryDue queues j again once its wait is over.
+func (p *peer) retryDue(j *job) {
+	s := p.s
+	p.mu.Lock()
+	delete(p.timers, j)
+	p.mu.Unlock()
+	s.stats.waiting.Add(-1)
+	if s.abandoning.Load() {
+		s.abandon(j)
+		return
+	}
+	s.stats.queued.Add(1)
+	select {
+	case p.queue <- j:
+	default:
+		s.stats.queued.Add(-1)
+		j.err = "queue full when due for a retry; last attempt: " + j.err
+		s.fail(j)
+		return
+	}
+	if p.idle.Load() == 0 {
+		p.spawn()
+	}
+}
+
+// fail records j as failed, ending it.
+func (s *Sender) fail(j *job) {
+	s.record(s.failure(j), true)
+	s.jobs.Done()
+}
+
+// abandon records j as given up at Close, ending it.
+func (s *Sender) abandon(j *job) {
+	if j.err == "" {
+		j.err = "sender closed before the callback could be delivered"
+	} else {
+		j.err = "sender closed before the callback could be delivered; last attempt: " + j.err
+	}
+	s.abandoned.Add(1)
+	s.fail(j)
+}
+
+// failNow records a job that never entered a queue.
+func (s *Sender) failNow(j *job) {
+	s.record(s.failure(j), false)
+}
+
+func (s *Sender) failure(j *job) *Failure {
+	r := j.req
+	return &Failure{To: r.To, Kind: r.Kind, Method: r.Method, URL: j.url, Path: r.Path, Vars: r.Vars,
+		Attempts: j.attempts, LastStatus: j.status, LastError: j.err,
+		First: j.first, Last: s.cfg.Clock.Now(), Header: r.Header, Body: r.Body}
+}
+
+// Stats returns the Sender's counters.
+func (s *Sender) Stats() Stats {
+	return Stats{
+		Delivered:  s.stats.delivered.Load(),
+		Retried:    s.stats.retried.Load(),
+		Failed:     s.stats.failed.Load(),
+		Unrecorded: s.stats.unrecorded.Load(),
+		Queued:     s.stats.queued.Load(),
+		Waiting:    s.stats.waiting.Load(),
+		InFlight:   s.stats.inFlight.Load(),
+	}
+}
+
+// Close stops taking callbacks (Send records them as failed from then on)
+// and waits for those queued, waiting to be retried and in flight to be
+// delivered or fail. If ctx ends first, it cancels the attempts in flight,
+// records everything left as failed and returns an error wrapping
+// ctx.Err(). Failures are all stored when Close returns. It returns
+// ErrClosed when called again.
+func (s *Sender) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.jobs.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.abandonAll()
+		<-done
+		// Both may have been ready: only report what was given up.
+		if n := s.abandoned.Load(); n > 0 {
+			err = fmt.Errorf("callback: close: %d callbacks recorded as failed undelivered: %w", n, ctx.Err())
+		}
+	}
+	s.cancel()
+	close(s.stop)
+	s.workers.Wait()
+	s.stopRecorder()
+	if s.ownClient {
+		s.client.CloseIdleConnections()
+	}
+	return err
+}
+
+// abandonAll gives up on every callback left: attempts in flight are
+// cancelled and fail, queued ones are recorded by the workers that take
+// them, and those waiting for a retry are recorded here.
+func (s *Sender) abandonAll() {
+	s.abandoning.Store(true)
+	s.cancel()
+	s.mu.RLock()
+	peers := make([]*peer, 0, len(s.peers))
+	for _, p := range s.peers {
+		peers = append(peers, p)
+	}
+	s.mu.RUnlock()
+	for _, p := range peers {
+		p.mu.Lock()
+		var stopped []*job
+		for j, t := range p.timers {
+			// A timer that already fired is running retryDue, which
+			// will see the flag.
+			if t.Stop() {
+				delete(p.timers, j)
+				stopped = append(stopped, j)
+			}
+		}
+		p.mu.Unlock()
+		for _, j := range stopped {
+			s.stats.waiting.Add(-1)
+			s.abandon(j)
+		}
+	}
+}

@@ -1,0 +1,389 @@
+package fspiop
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hutong/hutong/callback"
+	"github.com/hutong/hutong/clock"
+	"github.com/hutong/hutong/directory"
+	"github.com/hutong/hutong/ledger"
+	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/writer"
+)
+
+// DefaultMaxBody is the largest body accepted when Options.MaxBody is zero:
+// room for an ILP packet of the specification's 32768 characters and the
+// rest of a transfer or quote.
+const DefaultMaxBody = 128 << 10
+
+// MaxBatchBody is the largest POST /participants body: up to 10,000
+// parties.
+const MaxBatchBody = 4 << 20
+
+// DefaultHub is the FSPIOP-Source of the messages the hub writes itself.
+const DefaultHub = "hub"
+
+// Options wires a Server to the rest of the switch.
+type Options struct {
+	Writer    *writer.Writer       // the ledger
+	Directory *directory.Directory // aliases and their owners
+	Callbacks *callback.Sender     // outbound messages
+	KV        store.KV             // quotes and transaction requests
+	Clock     clock.Clock          // default clock.Real
+	Logger    *slog.Logger         // default slog.Default()
+	// Hub is the FSPIOP-Source of the hub's own messages. Default
+	// DefaultHub.
+	Hub string
+	// MaxBody is the largest request body, in bytes; larger ones are
+	// answered 413 with error 3104. Default DefaultMaxBody.
+	MaxBody int64
+	// Timeout bounds the ledger's work for one request. Default 10 s.
+	Timeout time.Duration
+}
+
+// Server serves the FSPIOP API. It implements http.Handler.
+type Server struct {
+	w       *writer.Writer
+	dir     *directory.Directory
+	cb      *callback.Sender
+	kv      store.KV
+	clk     clock.Clock
+	log     *slog.Logger
+	hub     string
+	maxBody int64
+	timeout time.Duration
+	mux     *http.ServeMux
+	locks   *locks
+
+	requests atomic.Uint64
+	rejected atomic.Uint64
+}
+
+// Stats counts the server's work.
+type Stats struct {
+	Requests uint64 // requests and callbacks received
+	Rejected uint64 // answered with an error status
+}
+
+// New returns a server. Writer, Directory, Callbacks and KV are required.
+func New(o Options) (*Server, error) {
+	if o.Writer == nil || o.Directory == nil || o.Callbacks == nil || o.KV == nil {
+		return nil, errors.New("fspiop: Writer, Directory, Callbacks and KV are required")
+	}
+	s := &Server{
+		w: o.Writer, dir: o.Directory, cb: o.Callbacks, kv: o.KV,
+		clk: o.Clock, log: o.Logger, hub: o.Hub, maxBody: o.MaxBody, timeout: o.Timeout,
+		mux: http.NewServeMux(), locks: newLocks(),
+	}
+	if s.clk == nil {
+		s.clk = clock.Real{}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.hub == "" {
+		s.hub = DefaultHub
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBody
+	}
+	if s.timeout <= 0 {
+		s.timeout = 10 * time.Second
+	}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.pattern, s.handle(rt))
+	}
+	return s, nil
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{Requests: s.requests.Load(), Rejected: s.rejected.Load()}
+}
+
+// kind tells a request from a callback: requests are answered 202 and need
+// an Accept header; callbacks are answered 200.
+type kind int
+
+const (
+	isRequest kind = iota
+	isCallback
+)
+
+type route struct {
+	pattern  string
+	resource string
+	kind     kind
+	fn       func(*Server, *call) *Error
+	maxBody  int64
+}
+
+func (s *Server) routes() []route {
+	return []route{
+		{"POST /participants", "participants", isRequest, (*Server).postParticipantsBatch, MaxBatchBody},
+		{"POST /participants/{type}/{id}", "participants", isRequest, (*Server).postParticipant, 0},
+		{"POST /participants/{type}/{id}/{sub}", "participants", isRequest, (*Server).postParticipant, 0},
+		{"GET /participants/{type}/{id}", "participants", isRequest, (*Server).getParticipant, 0},
+		{"GET /participants/{type}/{id}/{sub}", "participants", isRequest, (*Server).getParticipant, 0},
+		{"DELETE /participants/{type}/{id}", "participants", isRequest, (*Server).deleteParticipant, 0},
+		{"DELETE /participants/{type}/{id}/{sub}", "participants", isRequest, (*Server).deleteParticipant, 0},
+
+		{"GET /parties/{type}/{id}", "parties", isRequest, (*Server).getParties, 0},
+		{"GET /parties/{type}/{id}/{sub}", "parties", isRequest, (*Server).getParties, 0},
+		{"PUT /parties/{type}/{id}", "parties", isCallback, (*Server).putParties, 0},
+		{"PUT /parties/{type}/{id}/{sub}", "parties", isCallback, (*Server).putParties, 0},
+		{"PUT /parties/{type}/{id}/error", "parties", isCallback, (*Server).putPartiesError, 0},
+		{"PUT /parties/{type}/{id}/{sub}/error", "parties", isCallback, (*Server).putPartiesError, 0},
+
+		{"POST /quotes", "quotes", isRequest, (*Server).postQuote, 0},
+		{"GET /quotes/{id}", "quotes", isRequest, (*Server).getQuote, 0},
+		{"PUT /quotes/{id}", "quotes", isCallback, (*Server).putQuote, 0},
+		{"PUT /quotes/{id}/error", "quotes", isCallback, (*Server).putQuoteError, 0},
+
+		{"POST /transfers", "transfers", isRequest, (*Server).postTransfer, 0},
+		{"GET /transfers/{id}", "transfers", isRequest, (*Server).getTransfer, 0},
+		{"PUT /transfers/{id}", "transfers", isCallback, (*Server).putTransfer, 0},
+		{"PUT /transfers/{id}/error", "transfers", isCallback, (*Server).putTransferError, 0},
+
+		{"POST /transactionRequests", "transactionRequests", isRequest, (*Server).postTransactionRequest, 0},
+		{"GET /transactionRequests/{id}", "transactionRequests", isRequest, (*Server).getTransactionRequest, 0},
+		{"PUT /transactionRequests/{id}", "transactionRequests", isCallback, (*Server).putTransactionRequest, 0},
+		{"PUT /transactionRequests/{id}/error", "transactionRequests", isCallback, (*Server).putTransactionRequestError, 0},
+	}
+}
+
+// notImplemented are the specification's resources the hub does not serve
+// yet; they are answered 501 with error 2002 rather than 3002.
+var notImplemented = []string{"/authorizations", "/transactions", "/bulkQuotes", "/bulkTransfers"}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("fspiop: handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
+			s.reject(w, &call{r: r, resource: resourceOf(r.URL.Path), ver: Latest},
+				newError(http.StatusInternalServerError, "2001", ""))
+		}
+	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.requests.Add(1)
+		c := &call{r: r, resource: resourceOf(r.URL.Path), ver: Latest}
+		for _, p := range notImplemented {
+			if r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/") {
+				s.reject(w, c, newError(http.StatusNotImplemented, "2002", "%s is not served by this hub", p))
+				return
+			}
+		}
+		// The mux answers 405 for a known path with another method.
+		rr := *r
+		rr.Method = http.MethodGet
+		for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+			rr.Method = m
+			if _, p := s.mux.Handler(&rr); p != "" {
+				s.reject(w, c, newError(http.StatusMethodNotAllowed, "3000", "%s is not allowed on %s", r.Method, r.URL.Path))
+				return
+			}
+		}
+		s.reject(w, c, newError(http.StatusNotFound, "3002", "no FSPIOP resource at %s", truncate(r.URL.Path, 64)))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func resourceOf(path string) string {
+	p := strings.TrimPrefix(path, "/")
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		p = p[:i]
+	}
+	switch p {
+	case "parties", "participants", "quotes", "transfers", "transactionRequests":
+		return p
+	}
+	return "transfers"
+}
+
+// call is one request or callback being handled.
+type call struct {
+	r        *http.Request
+	ctx      context.Context
+	resource string
+	ver      Version // of the hub's answers to it
+	source   string  // FSPIOP-Source
+	dest     string  // FSPIOP-Destination, "" when absent
+	body     []byte
+}
+
+func (s *Server) handle(rt route) http.Handler {
+	max := rt.maxBody
+	if max == 0 {
+		max = s.maxBody
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		c := &call{r: r, resource: rt.resource, ver: Latest}
+		if e := s.admit(c, rt.kind, max); e != nil {
+			s.reject(w, c, e)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		c.ctx = ctx
+		if e := rt.fn(s, c); e != nil {
+			s.reject(w, c, e)
+			return
+		}
+		if rt.kind == isRequest {
+			w.WriteHeader(http.StatusAccepted)
+		} else {
+			w.WriteHeader(http.StatusOK)
+		}
+	})
+}
+
+// admit checks what every message must carry: headers, a known and active
+// source, a known destination, and a body of bounded size.
+func (s *Server) admit(c *call, k kind, max int64) *Error {
+	r := c.r
+	hasBody := r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch
+	if k == isRequest {
+		v, e := accept(r.Header.Get("Accept"), c.resource)
+		if e != nil {
+			return e
+		}
+		c.ver = v
+	}
+	if hasBody {
+		v, e := contentType(r.Header.Get("Content-Type"), c.resource)
+		if e != nil {
+			return e
+		}
+		if k == isCallback {
+			c.ver = v
+		}
+	}
+	if e := dateHeader(r.Header.Get("Date")); e != nil {
+		return e
+	}
+	c.source = r.Header.Get("FSPIOP-Source")
+	if c.source == "" {
+		return missing("FSPIOP-Source header")
+	}
+	p, ok := s.w.Participant(c.source)
+	if !ok {
+		return badRequest("3200", "FSPIOP-Source %q is not a participant of this hub", truncate(c.source, 32))
+	}
+	if p.Status != ledger.StatusActive {
+		return newError(http.StatusForbidden, "3200", "FSPIOP-Source %q is suspended", c.source)
+	}
+	c.dest = r.Header.Get("FSPIOP-Destination")
+	if c.dest != "" && c.dest != s.hub {
+		if _, ok := s.w.Participant(c.dest); !ok {
+			return badRequest("3201", "FSPIOP-Destination %q is not a participant of this hub", truncate(c.dest, 32))
+		}
+	}
+	if k == isCallback && c.dest == "" {
+		return missing("FSPIOP-Destination header")
+	}
+	if hasBody {
+		if r.ContentLength > max {
+			return newError(http.StatusRequestEntityTooLarge, "3104", "body of %d bytes is larger than %d", r.ContentLength, max)
+		}
+		body, err := readBody(r, max)
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return newError(http.StatusRequestEntityTooLarge, "3104", "body is larger than %d bytes", max)
+			}
+			return badRequest("3101", "body could not be read")
+		}
+		c.body = body
+	}
+	return nil
+}
+
+func readBody(r *http.Request, max int64) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(http.MaxBytesReader(nil, r.Body, max))
+}
+
+// reject answers with an error body.
+func (s *Server) reject(w http.ResponseWriter, c *call, e *Error) {
+	s.rejected.Add(1)
+	if e.Status >= 500 {
+		s.log.Error("fspiop: request failed", "method", c.r.Method, "path", c.r.URL.Path, "code", e.Code, "detail", e.Detail, "err", e.Err)
+	} else {
+		s.log.Debug("fspiop: request refused", "method", c.r.Method, "path", c.r.URL.Path, "source", c.source, "code", e.Code, "detail", e.Detail)
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{MediaType(c.resource, c.ver)}
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	w.WriteHeader(status)
+	w.Write(e.Body())
+}
+
+// internal is the answer to a failure of the hub's own.
+func internal(err error) *Error {
+	if errors.Is(err, writer.ErrFailed) || errors.Is(err, writer.ErrClosed) {
+		return &Error{Status: http.StatusServiceUnavailable, Code: "2003", Detail: "the ledger is not taking work", Err: err}
+	}
+	if errors.Is(err, writer.ErrOutcomeUnknown) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Status: http.StatusServiceUnavailable, Code: "2004", Detail: "the ledger did not answer in time; resend the same request", Err: err}
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "2001", Err: err}
+}
+
+// forward sends a participant's message on to another, headers and body
+// unchanged, with FSPIOP-Destination set when it was absent.
+func (s *Server) forward(c *call, to string, k callback.Kind, path string, vars callback.Vars) {
+	h := forwardHeader(c.r.Header)
+	if c.dest == "" {
+		h["Fspiop-Destination"] = []string{to}
+	}
+	s.cb.Send(&callback.Request{To: to, Kind: k, Method: c.r.Method, Path: path, Vars: vars, Header: h, Body: c.body})
+}
+
+// send sends a message the hub writes itself.
+func (s *Server) send(to, resource string, ver Version, method string, k callback.Kind, path string, vars callback.Vars, body []byte) {
+	mt := MediaType(resource, ver)
+	h := http.Header{
+		"Content-Type":       {mt},
+		"Date":               {s.clk.Now().UTC().Format(http.TimeFormat)},
+		"Fspiop-Source":      {s.hub},
+		"Fspiop-Destination": {to},
+	}
+	if method != http.MethodPut {
+		h["Accept"] = []string{mt}
+	}
+	if method == http.MethodGet {
+		body = nil
+	}
+	s.cb.Send(&callback.Request{To: to, Kind: k, Method: method, Path: path, Vars: vars, Header: h, Body: body})
+}
+
+// sendError sends an error callback to PUT path+"/error".
+func (s *Server) sendError(to, resource string, ver Version, k callback.Kind, path string, vars callback.Vars, e *Error) {
+	s.send(to, resource, ver, http.MethodPut, k, path+"/error", vars, e.Body())
+}
+
+// seg escapes a path segment.
+func seg(s string) string { return url.PathEscape(s) }

@@ -1,0 +1,385 @@
+package fspiop
+
+import (
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/hutong/hutong/callback"
+	"github.com/hutong/hutong/clock"
+	"github.com/hutong/hutong/ledger"
+)
+
+// transferPost is the body of POST /transfers.
+type transferPost struct {
+	TransferID string `json:"transferId"`
+	PayeeFsp   string `json:"payeeFsp"`
+	PayerFsp   string `json:"payerFsp"`
+	Amount     *Money `json:"amount"`
+	IlpPacket  string `json:"ilpPacket"`
+	Condition  string `json:"condition"`
+	Expiration string `json:"expiration"`
+}
+
+// transferPut is the body of PUT /transfers/{ID}, and of the hub's own.
+type transferPut struct {
+	Fulfilment         string `json:"fulfilment,omitempty"`
+	CompletedTimestamp string `json:"completedTimestamp,omitempty"`
+	TransferState      string `json:"transferState"`
+}
+
+func transferPath(id string) string { return "/transfers/" + id }
+
+// postTransfer reserves the payer's position and sends the transfer to the
+// payee. It answers 202 once the reservation, or its refusal, is durable;
+// a refusal reaches the payer as PUT /transfers/{ID}/error.
+func (s *Server) postTransfer(c *call) *Error {
+	var b transferPost
+	if e := decode(c.body, &b); e != nil {
+		return e
+	}
+	id, e := correlationID("transferId", b.TransferID)
+	if e != nil {
+		return e
+	}
+	if e := fspID("payerFsp", b.PayerFsp); e != nil {
+		return e
+	}
+	if e := fspID("payeeFsp", b.PayeeFsp); e != nil {
+		return e
+	}
+	if b.PayerFsp != c.source {
+		return badRequest("3100", "payerFsp %q is not the FSPIOP-Source %q", b.PayerFsp, c.source)
+	}
+	if c.dest != "" && b.PayeeFsp != c.dest {
+		return badRequest("3100", "payeeFsp %q is not the FSPIOP-Destination %q", b.PayeeFsp, c.dest)
+	}
+	amount, e := b.Amount.minor("amount")
+	if e != nil {
+		return e
+	}
+	if e := ilpPacket("ilpPacket", b.IlpPacket); e != nil {
+		return e
+	}
+	cond, e := digest32("condition", b.Condition)
+	if e != nil {
+		return e
+	}
+	expiry, e := dateTime("expiration", b.Expiration)
+	if e != nil {
+		return e
+	}
+	r, err := s.w.Submit(c.ctx, ledger.Command{
+		Op: ledger.OpPrepare, ID: id, Payer: b.PayerFsp, Payee: b.PayeeFsp,
+		Currency: b.Amount.Currency, Amount: amount, Condition: cond, Expiry: expiry,
+		Fingerprint: sha256.Sum256(c.body),
+	})
+	vars := callback.Vars{ID: b.TransferID}
+	path := transferPath(b.TransferID)
+	var le *ledger.Error
+	switch {
+	case errors.As(err, &le):
+		s.sendError(c.source, "transfers", c.ver, kindTransferError, path, vars, ledgerError(le))
+		return nil
+	case err != nil:
+		return internal(err)
+	case r.Duplicate:
+		// A resend: ignored while the transfer is in flight, answered again
+		// once it is final.
+		if r.Transfer.State.Final() {
+			s.transferOutcome(c.source, c.ver, &r.Transfer)
+		}
+		return nil
+	}
+	s.forward(c, b.PayeeFsp, kindTransferPost, "/transfers", vars)
+	return nil
+}
+
+// ledgerError maps a ledger rule to its FSPIOP error.
+func ledgerError(le *ledger.Error) *Error {
+	code := le.FSPIOP
+	if code == "" {
+		code = "3100"
+	}
+	msg := strings.TrimPrefix(le.Error(), "ledger: ")
+	return &Error{Status: http.StatusBadRequest, Code: code, Detail: msg}
+}
+
+// transferOutcome tells a participant how a final transfer ended:
+// PUT /transfers/{ID} when committed, the error callback when not.
+func (s *Server) transferOutcome(to string, ver Version, t *ledger.Transfer) {
+	id := t.ID.String()
+	vars := callback.Vars{ID: id}
+	if t.State == ledger.StateCommitted {
+		s.send(to, "transfers", ver, http.MethodPut, kindTransferPut, transferPath(id), vars, committedBody(t))
+		return
+	}
+	s.sendError(to, "transfers", ver, kindTransferError, transferPath(id), vars, abortError(t))
+}
+
+func committedBody(t *ledger.Transfer) []byte {
+	return mustJSON(transferPut{
+		Fulfilment:         EncodeDigest(t.Fulfilment),
+		CompletedTimestamp: DateTime(t.Completed),
+		TransferState:      "COMMITTED",
+	})
+}
+
+// abortReason is how the hub records why a payment was aborted: the FSPIOP
+// code, a space, and the description.
+func abortReason(e *Error) string { return truncate(e.Code+" "+e.Description(), ledger.MaxReason) }
+
+// abortError is the error a participant is told for an aborted or expired
+// transfer.
+func abortError(t *ledger.Transfer) *Error {
+	if t.State == ledger.StateExpired {
+		return &Error{Code: "3303", Detail: "no fulfilment before the expiration"}
+	}
+	return abortErrorFromReason(t.Reason)
+}
+
+func abortErrorFromReason(reason string) *Error {
+	code, desc, ok := strings.Cut(reason, " ")
+	if ok && len(code) == 4 && code[0] >= '1' && code[0] <= '9' {
+		// The description already names the code; keep it as recorded.
+		e := &Error{Code: code}
+		name := codeNames[code]
+		if d, found := strings.CutPrefix(desc, name+" - "); found {
+			e.Detail = d
+		} else if desc != name {
+			e.Detail = desc
+		}
+		return e
+	}
+	return &Error{Code: "5000", Detail: "transfer aborted"}
+}
+
+// putTransfer takes the payee's fulfilment: the ledger commits, the payer
+// is told, and a payee that answered RESERVED gets the commit notification.
+func (s *Server) putTransfer(c *call) *Error {
+	idStr := c.r.PathValue("id")
+	id, e := correlationID("transfer id in the path", idStr)
+	if e != nil {
+		return e
+	}
+	var b transferPut
+	if e := decode(c.body, &b); e != nil {
+		return e
+	}
+	reserved := false
+	switch b.TransferState {
+	case "COMMITTED":
+	case "RESERVED":
+		reserved = true
+	case "":
+		return missing("transferState")
+	default:
+		return badRequest("3100", "transferState must be COMMITTED or RESERVED, not %q; a payee rejects with PUT /transfers/{ID}/error", truncate(b.TransferState, 16))
+	}
+	ful, e := digest32("fulfilment", b.Fulfilment)
+	if e != nil {
+		return e
+	}
+	if b.CompletedTimestamp != "" {
+		if _, e := dateTime("completedTimestamp", b.CompletedTimestamp); e != nil {
+			return e
+		}
+	}
+	vars := callback.Vars{ID: idStr}
+	path := transferPath(idStr)
+	r, err := s.w.Submit(c.ctx, ledger.Command{Op: ledger.OpFulfil, ID: id, Fulfilment: ful, Participant: c.source})
+	var le *ledger.Error
+	switch {
+	case err == nil && r.Duplicate:
+		// The payee resends when it missed the commit notification.
+		if reserved {
+			s.notify(c.source, &r.Transfer)
+		}
+		return nil
+	case err == nil:
+		if reserved {
+			s.send(r.Transfer.Payer, "transfers", Latest, http.MethodPut, kindTransferPut, path, vars, committedBody(&r.Transfer))
+			s.notify(c.source, &r.Transfer)
+		} else {
+			s.forward(c, r.Transfer.Payer, kindTransferPut, path, vars)
+		}
+		return nil
+	case errors.Is(err, ledger.ErrInvalidFulfilment):
+		return s.abortInvalidFulfilment(c, id, reserved)
+	case errors.Is(err, ledger.ErrTransferExpired):
+		t := ledger.Transfer{ID: id, State: ledger.StateExpired}
+		if reserved {
+			s.notify(c.source, &t)
+		} else {
+			s.sendError(c.source, "transfers", c.ver, kindTransferError, path, vars, abortError(&t))
+		}
+		return nil
+	case errors.Is(err, ledger.ErrTransferFinal):
+		t, terr := s.w.Transfer(c.ctx, id)
+		if terr != nil {
+			return internal(terr)
+		}
+		switch {
+		case reserved:
+			s.notify(c.source, &t)
+		case t.State != ledger.StateCommitted:
+			s.sendError(c.source, "transfers", c.ver, kindTransferError, path, vars, abortError(&t))
+		}
+		return nil
+	case errors.As(err, &le):
+		s.sendError(c.source, "transfers", c.ver, kindTransferError, path, vars, ledgerError(le))
+		return nil
+	default:
+		return internal(err)
+	}
+}
+
+// notify sends the payee's commit notification, PATCH /transfers/{ID},
+// with the transfer's final state.
+func (s *Server) notify(payee string, t *ledger.Transfer) {
+	state := "ABORTED"
+	if t.State == ledger.StateCommitted {
+		state = "COMMITTED"
+	}
+	completed := t.Completed
+	if completed.IsZero() {
+		completed = s.clk.Now()
+	}
+	id := t.ID.String()
+	s.send(payee, "transfers", Version{1, 1}, http.MethodPatch, kindTransferPatch, transferPath(id), callback.Vars{ID: id},
+		mustJSON(transferPut{CompletedTimestamp: DateTime(completed), TransferState: state}))
+}
+
+// abortInvalidFulfilment aborts a transfer whose payee sent a fulfilment
+// that does not match its condition, and tells both sides.
+func (s *Server) abortInvalidFulfilment(c *call, id ledger.ID, reserved bool) *Error {
+	e := &Error{Code: "3100", Detail: "the payee's fulfilment does not match the condition"}
+	r, err := s.w.Submit(c.ctx, ledger.Command{Op: ledger.OpAbort, ID: id, Reason: abortReason(e), Participant: c.source})
+	if err != nil {
+		var le *ledger.Error
+		if errors.As(err, &le) {
+			// Expired or aborted meanwhile: the payee learns the outcome.
+			idStr := id.String()
+			s.sendError(c.source, "transfers", c.ver, kindTransferError, transferPath(idStr), callback.Vars{ID: idStr}, ledgerError(le))
+			return nil
+		}
+		return internal(err)
+	}
+	t := &r.Transfer
+	idStr := id.String()
+	vars := callback.Vars{ID: idStr}
+	s.sendError(t.Payer, "transfers", Latest, kindTransferError, transferPath(idStr), vars, e)
+	if reserved {
+		s.notify(c.source, t)
+	} else {
+		s.sendError(c.source, "transfers", c.ver, kindTransferError, transferPath(idStr), vars, e)
+	}
+	return nil
+}
+
+// putTransferError takes the payee's refusal: the ledger aborts and the
+// payer gets the payee's error as it was sent.
+func (s *Server) putTransferError(c *call) *Error {
+	idStr := c.r.PathValue("id")
+	id, e := correlationID("transfer id in the path", idStr)
+	if e != nil {
+		return e
+	}
+	pe, e := parseErrorBody(c.body)
+	if e != nil {
+		return e
+	}
+	r, err := s.w.Submit(c.ctx, ledger.Command{Op: ledger.OpAbort, ID: id, Reason: abortReason(pe), Participant: c.source})
+	var le *ledger.Error
+	switch {
+	case err == nil && r.Duplicate:
+		return nil
+	case err == nil:
+		s.forward(c, r.Transfer.Payer, kindTransferError, transferPath(idStr)+"/error", callback.Vars{ID: idStr})
+		return nil
+	case errors.Is(err, ledger.ErrTransferFinal), errors.Is(err, ledger.ErrTransferExpired):
+		// Too late to refuse: the transfer already ended.
+		return nil
+	case errors.As(err, &le):
+		s.sendError(c.source, "transfers", c.ver, kindTransferError, transferPath(idStr), callback.Vars{ID: idStr}, ledgerError(le))
+		return nil
+	default:
+		return internal(err)
+	}
+}
+
+// parseErrorBody reads an error callback's body.
+func parseErrorBody(body []byte) (*Error, *Error) {
+	var b errorBody
+	if e := decode(body, &b); e != nil {
+		return nil, e
+	}
+	code := b.ErrorInformation.ErrorCode
+	if code == "" {
+		return nil, missing("errorInformation.errorCode")
+	}
+	if len(code) != 4 || code[0] < '1' || code[0] > '9' || strings.Trim(code, "0123456789") != "" {
+		return nil, badRequest("3101", "errorCode %q is not four digits", truncate(code, 8))
+	}
+	if b.ErrorInformation.ErrorDescription == "" {
+		return nil, missing("errorInformation.errorDescription")
+	}
+	return &Error{Code: code, Detail: strings.TrimPrefix(b.ErrorInformation.ErrorDescription, codeNames[code]+" - ")}, nil
+}
+
+// getTransfer answers PUT /transfers/{ID} with the transfer's state, to
+// its payer or payee only.
+func (s *Server) getTransfer(c *call) *Error {
+	idStr := c.r.PathValue("id")
+	id, e := correlationID("transfer id in the path", idStr)
+	if e != nil {
+		return e
+	}
+	vars := callback.Vars{ID: idStr}
+	path := transferPath(idStr)
+	t, err := s.w.Transfer(c.ctx, id)
+	if errors.Is(err, ledger.ErrTransferNotFound) || (err == nil && (t.Kind != ledger.KindPayment || (t.Payer != c.source && t.Payee != c.source))) {
+		s.sendError(c.source, "transfers", c.ver, kindTransferError, path, vars, &Error{Code: "3208", Detail: "no transfer " + idStr + " of yours"})
+		return nil
+	}
+	if err != nil {
+		return internal(err)
+	}
+	body := transferPut{TransferState: t.State.FSPIOP()}
+	if t.State.Final() {
+		body.CompletedTimestamp = DateTime(t.Completed)
+	}
+	if t.State == ledger.StateCommitted {
+		body.Fulfilment = EncodeDigest(t.Fulfilment)
+	}
+	s.send(c.source, "transfers", c.ver, http.MethodPut, kindTransferPut, path, vars, mustJSON(body))
+	return nil
+}
+
+// CommitHook returns the function to set as the ledger writer's OnCommit:
+// it tells the payer and the payee of every payment that expired, with
+// PUT /transfers/{ID}/error 3303, once the expiry is durable. It never
+// blocks.
+func CommitHook(cb *callback.Sender, hub string, clk clock.Clock) func(uint64, []ledger.Transfer) {
+	if hub == "" {
+		hub = DefaultHub
+	}
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	s := &Server{cb: cb, hub: hub, clk: clk}
+	return func(_ uint64, changed []ledger.Transfer) {
+		for i := range changed {
+			t := &changed[i]
+			if t.State != ledger.StateExpired || t.Kind != ledger.KindPayment {
+				continue
+			}
+			e := abortError(t)
+			id := t.ID.String()
+			vars := callback.Vars{ID: id}
+			s.sendError(t.Payer, "transfers", Latest, kindTransferError, transferPath(id), vars, e)
+			s.sendError(t.Payee, "transfers", Latest, kindTransferError, transferPath(id), vars, e)
+		}
+	}
+}

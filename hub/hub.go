@@ -1,0 +1,187 @@
+// Package hub wires the switch together: the store, the ledger writer, the
+// directory, callback delivery, the FSPIOP API and the admin API, each on
+// its own listener. `hutong serve`, the end-to-end tests and the benchmark
+// all start the switch through it.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hutong/hutong/admin"
+	"github.com/hutong/hutong/callback"
+	"github.com/hutong/hutong/clock"
+	"github.com/hutong/hutong/directory"
+	"github.com/hutong/hutong/fspiop"
+	"github.com/hutong/hutong/store/pebble"
+	"github.com/hutong/hutong/writer"
+)
+
+// Config is what a hub is started with.
+type Config struct {
+	// Dir is the embedded store's directory, created if absent.
+	Dir string
+	// AdminAddr and APIAddr are the listen addresses of the admin API and
+	// the FSPIOP API; port 0 picks a free port.
+	AdminAddr, APIAddr string
+	// Logger gets the hub's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Clock is the time the ledger and the API use. Default clock.Real.
+	Clock clock.Clock
+	// Writer configures the ledger writer; its Clock, Logger and OnCommit
+	// are set by the hub.
+	Writer writer.Config
+	// Callbacks configures outbound delivery; its Clock and Logger are set
+	// by the hub. Zero fields take callback.DefaultConfig's.
+	Callbacks callback.Config
+	// Store configures the embedded store; its Logger is set by the hub.
+	Store pebble.Options
+}
+
+// Hub is a running switch.
+type Hub struct {
+	Store     *pebble.Store
+	Writer    *writer.Writer
+	Directory *directory.Directory
+	Endpoints *callback.Endpoints
+	Callbacks *callback.Sender
+	API       *fspiop.Server
+	Admin     *admin.Server
+
+	// AdminURL and APIURL are the base URLs the APIs are served at.
+	AdminURL, APIURL string
+
+	log                *slog.Logger
+	adminSrv, apiSrv   *http.Server
+	adminDone, apiDone chan error
+}
+
+// Start opens the store and starts every part of the switch. Close stops
+// them.
+func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	h = &Hub{log: cfg.Logger}
+	defer func() {
+		if err != nil {
+			h.closeParts(context.Background())
+		}
+	}()
+	cfg.Store.Logger = cfg.Logger
+	if h.Store, err = pebble.Open(cfg.Dir, cfg.Store); err != nil {
+		return nil, err
+	}
+	kv := h.Store.KV()
+	if h.Endpoints, err = callback.OpenEndpoints(ctx, kv); err != nil {
+		return nil, err
+	}
+	cc := cfg.Callbacks
+	def := callback.DefaultConfig()
+	if cc.Timeout == 0 {
+		cc.Timeout = def.Timeout
+	}
+	if cc.Attempts == 0 {
+		cc.Attempts = def.Attempts
+	}
+	if cc.Backoff == 0 {
+		cc.Backoff = def.Backoff
+	}
+	if cc.MaxBackoff == 0 {
+		cc.MaxBackoff = def.MaxBackoff
+	}
+	if cc.Concurrency == 0 {
+		cc.Concurrency = def.Concurrency
+	}
+	if cc.QueueSize == 0 {
+		cc.QueueSize = def.QueueSize
+	}
+	cc.Clock, cc.Logger = cfg.Clock, cfg.Logger
+	if h.Callbacks, err = callback.NewSender(cc, h.Endpoints, kv); err != nil {
+		return nil, err
+	}
+	wc := cfg.Writer
+	wc.Clock, wc.Logger = cfg.Clock, cfg.Logger
+	wc.OnCommit = fspiop.CommitHook(h.Callbacks, fspiop.DefaultHub, cfg.Clock)
+	if h.Writer, err = writer.Open(ctx, h.Store, wc); err != nil {
+		return nil, err
+	}
+	h.Directory = directory.New(kv, cfg.Clock)
+	h.API, err = fspiop.New(fspiop.Options{
+		Writer: h.Writer, Directory: h.Directory, Callbacks: h.Callbacks, KV: kv,
+		Clock: cfg.Clock, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.Admin = admin.New(h.Writer, admin.Options{Logger: cfg.Logger, Endpoints: h.Endpoints, Callbacks: h.Callbacks})
+
+	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s for the admin API: %w", cfg.AdminAddr, err)
+	}
+	apiLn, err := net.Listen("tcp", cfg.APIAddr)
+	if err != nil {
+		adminLn.Close()
+		return nil, fmt.Errorf("listen on %s for the FSPIOP API: %w", cfg.APIAddr, err)
+	}
+	h.AdminURL = "http://" + adminLn.Addr().String()
+	h.APIURL = "http://" + apiLn.Addr().String()
+	h.adminSrv = &http.Server{Handler: h.Admin, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
+	h.apiSrv = &http.Server{Handler: h.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
+	h.adminDone, h.apiDone = make(chan error, 1), make(chan error, 1)
+	go func() { h.adminDone <- h.adminSrv.Serve(adminLn) }()
+	go func() { h.apiDone <- h.apiSrv.Serve(apiLn) }()
+	return h, nil
+}
+
+// Done reports an API server that stopped by itself.
+func (h *Hub) Done() <-chan error {
+	out := make(chan error, 1)
+	go func() {
+		select {
+		case err := <-h.adminDone:
+			out <- fmt.Errorf("admin API: %w", err)
+		case err := <-h.apiDone:
+			out <- fmt.Errorf("FSPIOP API: %w", err)
+		}
+	}()
+	return out
+}
+
+// Close stops taking requests, lets those under way finish, stops the
+// ledger writer, delivers the callbacks still queued until ctx ends, and
+// closes the store.
+func (h *Hub) Close(ctx context.Context) error {
+	var errs []error
+	for _, srv := range []*http.Server{h.apiSrv, h.adminSrv} {
+		if srv != nil {
+			if err := srv.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(append(errs, h.closeParts(ctx))...)
+}
+
+func (h *Hub) closeParts(ctx context.Context) error {
+	var errs []error
+	if h.Writer != nil {
+		errs = append(errs, h.Writer.Close())
+	}
+	if h.Callbacks != nil {
+		errs = append(errs, h.Callbacks.Close(ctx))
+	}
+	if h.Store != nil {
+		errs = append(errs, h.Store.Close())
+	}
+	return errors.Join(errs...)
+}
