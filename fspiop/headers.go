@@ -68,6 +68,9 @@ func contentType(h string, resource string) (Version, *Error) {
 	if h == "" {
 		return Version{}, missing("Content-Type header")
 	}
+	if v, ok := exactType(h, resource); ok {
+		return v, nil
+	}
 	mt, params, err := mime.ParseMediaType(h)
 	if err != nil {
 		return Version{}, badRequest("3101", "Content-Type %q is not a media type", h)
@@ -96,6 +99,9 @@ func contentType(h string, resource string) (Version, *Error) {
 func accept(h string, resource string) (Version, *Error) {
 	if h == "" {
 		return Version{}, missing("Accept header")
+	}
+	if v, ok := exactType(h, resource); ok {
+		return v, nil
 	}
 	want := "application/vnd.interoperability." + strings.ToLower(resource) + "+json"
 	best, found, matched := Version{}, false, false
@@ -135,6 +141,33 @@ func accept(h string, resource string) (Version, *Error) {
 	return best, nil
 }
 
+// exactTypes are the media types connectors send, spelled as
+// MediaType spells them, for a check without parsing.
+var exactTypes = func() map[string]Version {
+	m := make(map[string]Version)
+	for _, r := range []string{"parties", "participants", "quotes", "transfers", "transactionRequests"} {
+		for _, v := range Supported {
+			m[MediaType(r, v)] = v
+		}
+	}
+	return m
+}()
+
+// exactType reports the version of h when it is exactly the media type of
+// resource in a supported version.
+func exactType(h, resource string) (Version, bool) {
+	v, ok := exactTypes[h]
+	if !ok {
+		return Version{}, false
+	}
+	// The map holds every resource; h must be this one's.
+	const prefix = "application/vnd.interoperability."
+	if len(h) < len(prefix)+len(resource) || h[len(prefix):len(prefix)+len(resource)] != resource || h[len(prefix)+len(resource)] != '+' {
+		return Version{}, false
+	}
+	return v, true
+}
+
 // dateHeader checks the Date header: present and an HTTP date.
 func dateHeader(h string) *Error {
 	if h == "" {
@@ -155,12 +188,20 @@ var passThrough = []string{
 	"Traceparent", "Tracestate",
 }
 
+var passThroughKeys = func() []string {
+	keys := make([]string, len(passThrough))
+	for i, k := range passThrough {
+		keys[i] = http.CanonicalHeaderKey(k)
+	}
+	return keys
+}()
+
 // forwardHeader copies the pass-through headers of h.
 func forwardHeader(h http.Header) http.Header {
-	out := make(http.Header, len(passThrough))
-	for _, k := range passThrough {
-		if v, ok := h[http.CanonicalHeaderKey(k)]; ok {
-			out[http.CanonicalHeaderKey(k)] = v
+	out := make(http.Header, len(passThroughKeys))
+	for _, k := range passThroughKeys {
+		if v, ok := h[k]; ok {
+			out[k] = v
 		}
 	}
 	return out

@@ -287,13 +287,18 @@ func (s *Server) admit(c *call, k kind, max int64) *Error {
 		return newError(http.StatusForbidden, "3200", "FSPIOP-Source %q is suspended", c.source)
 	}
 	c.dest = r.Header.Get("FSPIOP-Destination")
-	if c.dest != "" && c.dest != s.hub {
+	switch {
+	case c.dest == "" && k == isCallback:
+		return missing("FSPIOP-Destination header")
+	case c.dest == s.hub && k == isCallback:
+		return badRequest("3201", "callbacks go to a participant, not to the hub")
+	case c.dest == s.hub:
+		// Addressed to the hub itself: route as if no FSP were named.
+		c.dest = ""
+	case c.dest != "":
 		if _, ok := s.w.Participant(c.dest); !ok {
 			return badRequest("3201", "FSPIOP-Destination %q is not a participant of this hub", truncate(c.dest, 32))
 		}
-	}
-	if k == isCallback && c.dest == "" {
-		return missing("FSPIOP-Destination header")
 	}
 	if hasBody {
 		if r.ContentLength > max {

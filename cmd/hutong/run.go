@@ -39,7 +39,7 @@ func Run(ctx context.Context, args []string) error {
 			debug.SetMemoryLimit(memLimit << 20)
 		}
 	}
-	root.AddCommand(serveCmd(ctx), verifyCmd(ctx), benchCmd(ctx))
+	root.AddCommand(serveCmd(ctx), verifyCmd(ctx), benchCmd(ctx), simCmd(ctx))
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }
