@@ -10,14 +10,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/hutong/hutong/admin"
 	"github.com/hutong/hutong/callback"
 	"github.com/hutong/hutong/clock"
 	"github.com/hutong/hutong/directory"
 	"github.com/hutong/hutong/fspiop"
+	"github.com/hutong/hutong/internal/httpsrv"
 	"github.com/hutong/hutong/store/pebble"
 	"github.com/hutong/hutong/writer"
 )
@@ -57,7 +56,7 @@ type Hub struct {
 	AdminURL, APIURL string
 
 	log                *slog.Logger
-	adminSrv, apiSrv   *http.Server
+	adminSrv, apiSrv   *httpsrv.Server
 	adminDone, apiDone chan error
 }
 
@@ -135,8 +134,7 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 	}
 	h.AdminURL = "http://" + adminLn.Addr().String()
 	h.APIURL = "http://" + apiLn.Addr().String()
-	h.adminSrv = &http.Server{Handler: h.Admin, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
-	h.apiSrv = &http.Server{Handler: h.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
+	h.adminSrv, h.apiSrv = httpsrv.New(h.Admin), httpsrv.New(h.API)
 	h.adminDone, h.apiDone = make(chan error, 1), make(chan error, 1)
 	go func() { h.adminDone <- h.adminSrv.Serve(adminLn) }()
 	go func() { h.apiDone <- h.apiSrv.Serve(apiLn) }()
@@ -162,7 +160,7 @@ func (h *Hub) Done() <-chan error {
 // closes the store.
 func (h *Hub) Close(ctx context.Context) error {
 	var errs []error
-	for _, srv := range []*http.Server{h.apiSrv, h.adminSrv} {
+	for _, srv := range []*httpsrv.Server{h.apiSrv, h.adminSrv} {
 		if srv != nil {
 			if err := srv.Shutdown(ctx); err != nil {
 				errs = append(errs, err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong/clock"
+	"github.com/hutong/hutong/internal/httpsrv"
 	"github.com/hutong/hutong/money"
 )
 
@@ -31,7 +32,7 @@ type FSP struct {
 	client   *http.Client
 	clock    clock.Clock
 	ln       net.Listener
-	srv      *http.Server
+	srv      *httpsrv.Server
 	url      string
 	events   *events
 	stats    counters
@@ -56,8 +57,6 @@ type FSP struct {
 	outgoing     map[string]*outTransfer // transfers sent as payer, by transferId
 	reserved     map[string]*inTransfer  // transfers answered RESERVED, by transferId
 
-	connMu   sync.Mutex // guards newConns
-	newConns map[net.Conn]bool
 }
 
 // customer is one account holder of the FSP.
@@ -182,14 +181,8 @@ func Start(ctx context.Context, cfg Config) (*FSP, error) {
 	f.ln = ln
 	f.url = "http://" + ln.Addr().String()
 	f.ctx, f.cancel = context.WithCancel(context.Background())
-	f.srv = &http.Server{
-		Handler:           http.HandlerFunc(f.serveHTTP),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ConnState:         f.trackConn,
-	}
-	f.newConns = make(map[net.Conn]bool)
+	f.srv = httpsrv.New(http.HandlerFunc(f.serveHTTP))
+	f.srv.MaxHeaderBytes = 64 << 10
 	for range cfg.Workers {
 		f.workers.Add(1)
 		go f.work()
@@ -222,47 +215,13 @@ func (f *FSP) later(in *inbound, job func(context.Context)) {
 	})
 }
 
-// trackConn keeps the connections on which no request has come yet.
-func (f *FSP) trackConn(c net.Conn, s http.ConnState) {
-	f.connMu.Lock()
-	if s == http.StateNew {
-		f.newConns[c] = true
-	} else {
-		delete(f.newConns, c)
-	}
-	f.connMu.Unlock()
-}
-
-// shutdown shuts the server down. http.Server.Shutdown waits 5 s for a
-// connection on which no request came (a client may dial more connections
-// than it then uses); the FSP closes those itself.
-func (f *FSP) shutdown(ctx context.Context) error {
-	done := make(chan error, 1)
-	go func() { done <- f.srv.Shutdown(ctx) }()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			return err
-		case <-tick.C:
-			f.connMu.Lock()
-			for c := range f.newConns {
-				c.Close()
-				delete(f.newConns, c)
-			}
-			f.connMu.Unlock()
-		}
-	}
-}
-
 // Close stops the server (waiting for the requests being answered, until
 // ctx ends), then the workers; payments in flight fail with ErrClosed.
 func (f *FSP) Close(ctx context.Context) error {
 	var err error
 	f.once.Do(func() {
 		close(f.closed)
-		err = f.shutdown(ctx)
+		err = f.srv.Shutdown(ctx)
 		if err != nil {
 			f.srv.Close()
 		}

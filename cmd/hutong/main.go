@@ -1,9 +1,11 @@
 // Command hutong is the interoperability switch: it runs the hub, verifies
-// its ledger and measures it.
+// its ledger, simulates wallets and measures it.
 //
-//	hutong serve  [--data DIR] [--addr HOST:PORT] [--demo]
+//	hutong serve  [--data DIR] [--addr HOST:PORT] [--fspiop-addr HOST:PORT] [--demo]
 //	hutong verify --data DIR
+//	hutong sim    --fsp ID [--hub URL] [--admin URL] [--setup] [--pay-to TYPE/ID ...]
 //	hutong bench ledger [--duration D | --transfers N] [--submitters N]
+//	hutong bench e2e [--mode p2p|transfer] [--duration D] [--concurrency N]
 package main
 
 import (
