@@ -1,10 +1,9 @@
 package fspiop
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"hash/maphash"
 	"net/http"
@@ -26,20 +25,123 @@ const (
 
 // Exchange states.
 const (
-	exchangeOpen     = 0
-	exchangeAnswered = 1
-	exchangeFailed   = 2
+	exchangeOpen     byte = 0
+	exchangeAnswered byte = 1
+	exchangeFailed   byte = 2
 )
 
 // exchange is a request between two participants and its answer.
 type exchange struct {
-	Source      string      `json:"s"`
-	Dest        string      `json:"d"`
-	Fingerprint []byte      `json:"f"`
-	State       int         `json:"st"`
-	Header      http.Header `json:"h,omitempty"` // of the answer
-	Body        []byte      `json:"b,omitempty"` // of the answer
-	Created     time.Time   `json:"t"`
+	Source      string
+	Dest        string
+	Fingerprint [32]byte
+	State       byte
+	Created     time.Time
+	Header      http.Header // of the answer
+	Body        []byte      // of the answer
+}
+
+// An exchange is stored as
+//
+//	version 1 | source | dest | fingerprint (32) | state | created (unix ns, varint)
+//	| header count | (name | value count | values...)... | body
+//
+// with strings and the body as a uvarint length and the bytes.
+const exchangeVersion = 1
+
+func (x *exchange) encode() []byte {
+	n := 64 + len(x.Source) + len(x.Dest) + len(x.Body)
+	for k, vs := range x.Header {
+		n += len(k) + 8
+		for _, v := range vs {
+			n += len(v) + 4
+		}
+	}
+	b := make([]byte, 0, n)
+	b = append(b, exchangeVersion)
+	b = appendString(b, x.Source)
+	b = appendString(b, x.Dest)
+	b = append(b, x.Fingerprint[:]...)
+	b = append(b, x.State)
+	b = binary.AppendVarint(b, x.Created.UnixNano())
+	b = binary.AppendUvarint(b, uint64(len(x.Header)))
+	for k, vs := range x.Header {
+		b = appendString(b, k)
+		b = binary.AppendUvarint(b, uint64(len(vs)))
+		for _, v := range vs {
+			b = appendString(b, v)
+		}
+	}
+	return appendString(b, string(x.Body))
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+var errExchange = errors.New("fspiop: corrupt exchange record")
+
+func decodeExchange(b []byte) (*exchange, error) {
+	if len(b) == 0 || b[0] != exchangeVersion {
+		return nil, errExchange
+	}
+	b = b[1:]
+	bad := false
+	str := func() string {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			bad = true
+			return ""
+		}
+		s := string(b[k : k+int(n)])
+		b = b[k+int(n):]
+		return s
+	}
+	count := func() int {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)) {
+			bad = true
+			return 0
+		}
+		b = b[k:]
+		return int(n)
+	}
+	x := &exchange{Source: str(), Dest: str()}
+	if bad || len(b) < 33 {
+		return nil, errExchange
+	}
+	copy(x.Fingerprint[:], b)
+	x.State = b[32]
+	b = b[33:]
+	ns, k := binary.Varint(b)
+	if k <= 0 {
+		return nil, errExchange
+	}
+	b = b[k:]
+	x.Created = time.Unix(0, ns).UTC()
+	if nh := count(); nh > 0 && !bad {
+		x.Header = make(http.Header, nh)
+		for range nh {
+			key := str()
+			nv := count()
+			if bad {
+				break
+			}
+			vs := make([]string, 0, nv)
+			for range nv {
+				vs = append(vs, str())
+			}
+			x.Header[key] = vs
+		}
+	}
+	if body := str(); body != "" {
+		x.Body = []byte(body)
+	}
+	if bad || len(b) != 0 {
+		return nil, errExchange
+	}
+	return x, nil
 }
 
 func loadExchange(ctx context.Context, kv store.KV, prefix, id string) (*exchange, error) {
@@ -47,20 +149,12 @@ func loadExchange(ctx context.Context, kv store.KV, prefix, id string) (*exchang
 	if err != nil {
 		return nil, err
 	}
-	var x exchange
-	if err := json.Unmarshal(v, &x); err != nil {
-		return nil, err
-	}
-	return &x, nil
+	return decodeExchange(v)
 }
 
 func saveExchange(ctx context.Context, kv store.KV, prefix, id string, x *exchange) error {
-	v, err := json.Marshal(x)
-	if err != nil {
-		return err
-	}
 	var b store.KVBatch
-	b.Set([]byte(prefix+id), v)
+	b.Set([]byte(prefix+id), x.encode())
 	return kv.Apply(ctx, &b)
 }
 
@@ -87,14 +181,14 @@ func (s *Server) openExchange(c *call, prefix, id, dest string) (*exchange, *Err
 	old, err := loadExchange(c.ctx, s.kv, prefix, id)
 	switch {
 	case err == nil:
-		if old.Source == c.source && bytes.Equal(old.Fingerprint, fp[:]) {
+		if old.Source == c.source && old.Fingerprint == fp {
 			return old, nil
 		}
 		return nil, badRequest("3106", "id %s was already used for a request with other content", id)
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, internal(err)
 	}
-	x := &exchange{Source: c.source, Dest: dest, Fingerprint: fp[:], Created: s.clk.Now().UTC()}
+	x := &exchange{Source: c.source, Dest: dest, Fingerprint: fp, Created: s.clk.Now().UTC()}
 	if err := saveExchange(c.ctx, s.kv, prefix, id, x); err != nil {
 		return nil, internal(err)
 	}
@@ -104,7 +198,7 @@ func (s *Server) openExchange(c *call, prefix, id, dest string) (*exchange, *Err
 // answerExchange records the answer to a request and returns the
 // participant it goes back to: the requester on record, or the callback's
 // FSPIOP-Destination when there is no record.
-func (s *Server) answerExchange(c *call, prefix, id string, state int) (string, *Error) {
+func (s *Server) answerExchange(c *call, prefix, id string, state byte) (string, *Error) {
 	defer s.locks.lock(prefix + id)()
 	x, err := loadExchange(c.ctx, s.kv, prefix, id)
 	if errors.Is(err, store.ErrNotFound) {

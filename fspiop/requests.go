@@ -99,7 +99,7 @@ func (s *Server) putTransactionRequestError(c *call) *Error {
 	return s.answerTransactionRequest(c, exchangeFailed, "/error")
 }
 
-func (s *Server) answerTransactionRequest(c *call, state int, suffix string) *Error {
+func (s *Server) answerTransactionRequest(c *call, state byte, suffix string) *Error {
 	id := c.r.PathValue("id")
 	if _, e := correlationID("transaction request id in the path", id); e != nil {
 		return e

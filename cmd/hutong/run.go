@@ -267,5 +267,6 @@ func benchCmd(ctx context.Context) *cobra.Command {
 	l.Flags().IntVar(&cfg.Participants, "participants", 16, "participants the transfers are spread over")
 	l.Flags().Uint64Var(&cfg.Seed, "seed", 1, "seed for ids and the choice of payer and payee")
 	c.AddCommand(l)
+	c.AddCommand(benchE2ECmd(ctx))
 	return c
 }
