@@ -428,7 +428,13 @@ func (s *Sender) attempt(j *job, buf []byte) (ok, retry bool) {
 	if j.req.Header != nil {
 		req.Header = j.req.Header
 	}
-	resp, err := s.client.Do(req)
+	// The transport directly: redirects are refused anyway, and Client.Do
+	// would copy the header of every callback.
+	rt := s.client.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		j.status, j.err = 0, err.Error()
 		return false, true

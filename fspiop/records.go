@@ -173,6 +173,34 @@ func (l *locks) lock(key string) func() {
 	return m.Unlock
 }
 
+// openExchanges keeps the exchanges not yet answered, so that an answer
+// need not read its record back from the store. It is only a cache: the
+// store has every record, and the cache is emptied when it grows past
+// maxOpenExchanges (requests that were never answered).
+type openExchanges struct {
+	mu sync.Mutex // guards m
+	m  map[string]*exchange
+}
+
+const maxOpenExchanges = 1 << 16
+
+func (o *openExchanges) put(key string, x *exchange) {
+	o.mu.Lock()
+	if len(o.m) >= maxOpenExchanges || o.m == nil {
+		o.m = make(map[string]*exchange)
+	}
+	o.m[key] = x
+	o.mu.Unlock()
+}
+
+func (o *openExchanges) take(key string) *exchange {
+	o.mu.Lock()
+	x := o.m[key]
+	delete(o.m, key)
+	o.mu.Unlock()
+	return x
+}
+
 // openExchange records a new request under id. For a resend it returns the
 // earlier record; for another request under the same id, error 3106.
 func (s *Server) openExchange(c *call, prefix, id, dest string) (*exchange, *Error) {
@@ -192,6 +220,7 @@ func (s *Server) openExchange(c *call, prefix, id, dest string) (*exchange, *Err
 	if err := saveExchange(c.ctx, s.kv, prefix, id, x); err != nil {
 		return nil, internal(err)
 	}
+	s.open.put(prefix+id, x)
 	return nil, nil
 }
 
@@ -200,14 +229,21 @@ func (s *Server) openExchange(c *call, prefix, id, dest string) (*exchange, *Err
 // FSPIOP-Destination when there is no record.
 func (s *Server) answerExchange(c *call, prefix, id string, state byte) (string, *Error) {
 	defer s.locks.lock(prefix + id)()
-	x, err := loadExchange(c.ctx, s.kv, prefix, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return c.dest, nil
-	}
-	if err != nil {
-		return "", internal(err)
+	x := s.open.take(prefix + id)
+	if x == nil {
+		var err error
+		x, err = loadExchange(c.ctx, s.kv, prefix, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return c.dest, nil
+		}
+		if err != nil {
+			return "", internal(err)
+		}
 	}
 	if c.source != x.Dest {
+		if x.State == exchangeOpen {
+			s.open.put(prefix+id, x)
+		}
 		return "", badRequest("3100", "%s is not the participant the request %s was sent to", c.source, id)
 	}
 	if x.State == exchangeOpen || state == exchangeAnswered {

@@ -62,9 +62,14 @@ type Server struct {
 	timeout time.Duration
 	mux     *http.ServeMux
 	locks   *locks
+	open    openExchanges
 
 	requests atomic.Uint64
 	rejected atomic.Uint64
+	dates    atomic.Pointer[dateCache]
+	// lastDate is the last Date header found valid: most messages of a
+	// second carry the same one.
+	lastDate atomic.Pointer[string]
 }
 
 // Stats counts the server's work.
@@ -101,6 +106,7 @@ func New(o Options) (*Server, error) {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.handle(rt))
 	}
+	s.mux.HandleFunc("/", s.unrouted)
 	return s, nil
 }
 
@@ -176,29 +182,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				newError(http.StatusInternalServerError, "2001", ""))
 		}
 	}()
-	if _, pattern := s.mux.Handler(r); pattern == "" {
-		s.requests.Add(1)
-		c := &call{r: r, resource: resourceOf(r.URL.Path), ver: Latest}
-		for _, p := range notImplemented {
-			if r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/") {
-				s.reject(w, c, newError(http.StatusNotImplemented, "2002", "%s is not served by this hub", p))
-				return
-			}
-		}
-		// The mux answers 405 for a known path with another method.
-		rr := *r
-		rr.Method = http.MethodGet
-		for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
-			rr.Method = m
-			if _, p := s.mux.Handler(&rr); p != "" {
-				s.reject(w, c, newError(http.StatusMethodNotAllowed, "3000", "%s is not allowed on %s", r.Method, r.URL.Path))
-				return
-			}
-		}
-		s.reject(w, c, newError(http.StatusNotFound, "3002", "no FSPIOP resource at %s", truncate(r.URL.Path, 64)))
-		return
-	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// unrouted answers what no route serves: 501 for the specification's
+// resources the hub does not serve, 405 for a known path with another
+// method, 404 for the rest.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+	s.requests.Add(1)
+	c := &call{r: r, resource: resourceOf(r.URL.Path), ver: Latest}
+	for _, p := range notImplemented {
+		if r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/") {
+			s.reject(w, c, newError(http.StatusNotImplemented, "2002", "%s is not served by this hub", p))
+			return
+		}
+	}
+	rr := *r
+	for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+		rr.Method = m
+		if _, p := s.mux.Handler(&rr); p != "" && p != "/" {
+			s.reject(w, c, newError(http.StatusMethodNotAllowed, "3000", "%s is not allowed on %s", r.Method, truncate(r.URL.Path, 64)))
+			return
+		}
+	}
+	s.reject(w, c, newError(http.StatusNotFound, "3002", "no FSPIOP resource at %s", truncate(r.URL.Path, 64)))
 }
 
 func resourceOf(path string) string {
@@ -236,9 +243,7 @@ func (s *Server) handle(rt route) http.Handler {
 			s.reject(w, c, e)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
-		defer cancel()
-		c.ctx = ctx
+		c.ctx = r.Context()
 		if e := rt.fn(s, c); e != nil {
 			s.reject(w, c, e)
 			return
@@ -272,8 +277,11 @@ func (s *Server) admit(c *call, k kind, max int64) *Error {
 			c.ver = v
 		}
 	}
-	if e := dateHeader(r.Header.Get("Date")); e != nil {
-		return e
+	if d := r.Header.Get("Date"); d == "" || s.lastDate.Load() == nil || d != *s.lastDate.Load() {
+		if e := dateHeader(d); e != nil {
+			return e
+		}
+		s.lastDate.Store(&d)
 	}
 	c.source = r.Header.Get("FSPIOP-Source")
 	if c.source == "" {
@@ -346,6 +354,21 @@ func (s *Server) reject(w http.ResponseWriter, c *call, e *Error) {
 	w.Write(e.Body())
 }
 
+// submit applies a command to the ledger, waiting at most the server's
+// timeout.
+func (s *Server) submit(c *call, cmd ledger.Command) (ledger.Result, error) {
+	ctx, cancel := context.WithTimeout(c.ctx, s.timeout)
+	defer cancel()
+	return s.w.Submit(ctx, cmd)
+}
+
+// transfer looks a transfer up, waiting at most the server's timeout.
+func (s *Server) transfer(c *call, id ledger.ID) (ledger.Transfer, error) {
+	ctx, cancel := context.WithTimeout(c.ctx, s.timeout)
+	defer cancel()
+	return s.w.Transfer(ctx, id)
+}
+
 // internal is the answer to a failure of the hub's own.
 func internal(err error) *Error {
 	if errors.Is(err, writer.ErrFailed) || errors.Is(err, writer.ErrClosed) {
@@ -372,7 +395,7 @@ func (s *Server) send(to, resource string, ver Version, method string, k callbac
 	mt := MediaType(resource, ver)
 	h := http.Header{
 		"Content-Type":       {mt},
-		"Date":               {s.clk.Now().UTC().Format(http.TimeFormat)},
+		"Date":               {s.date()},
 		"Fspiop-Source":      {s.hub},
 		"Fspiop-Destination": {to},
 	}
@@ -388,6 +411,23 @@ func (s *Server) send(to, resource string, ver Version, method string, k callbac
 // sendError sends an error callback to PUT path+"/error".
 func (s *Server) sendError(to, resource string, ver Version, k callback.Kind, path string, vars callback.Vars, e *Error) {
 	s.send(to, resource, ver, http.MethodPut, k, path+"/error", vars, e.Body())
+}
+
+// dateCache holds the Date header of the current second.
+type dateCache struct {
+	sec int64
+	s   string
+}
+
+// date is the Date header for now, formatted once a second.
+func (s *Server) date() string {
+	now := s.clk.Now()
+	if d := s.dates.Load(); d != nil && d.sec == now.Unix() {
+		return d.s
+	}
+	d := &dateCache{sec: now.Unix(), s: now.UTC().Format(http.TimeFormat)}
+	s.dates.Store(d)
+	return d.s
 }
 
 // seg escapes a path segment.

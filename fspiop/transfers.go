@@ -70,7 +70,7 @@ func (s *Server) postTransfer(c *call) *Error {
 	if e != nil {
 		return e
 	}
-	r, err := s.w.Submit(c.ctx, ledger.Command{
+	r, err := s.submit(c, ledger.Command{
 		Op: ledger.OpPrepare, ID: id, Payer: b.PayerFsp, Payee: b.PayeeFsp,
 		Currency: b.Amount.Currency, Amount: amount, Condition: cond, Expiry: expiry,
 		Fingerprint: sha256.Sum256(c.body),
@@ -188,7 +188,7 @@ func (s *Server) putTransfer(c *call) *Error {
 	}
 	vars := callback.Vars{ID: idStr}
 	path := transferPath(idStr)
-	r, err := s.w.Submit(c.ctx, ledger.Command{Op: ledger.OpFulfil, ID: id, Fulfilment: ful, Participant: c.source})
+	r, err := s.submit(c, ledger.Command{Op: ledger.OpFulfil, ID: id, Fulfilment: ful, Participant: c.source})
 	var le *ledger.Error
 	switch {
 	case err == nil && r.Duplicate:
@@ -216,7 +216,7 @@ func (s *Server) putTransfer(c *call) *Error {
 		}
 		return nil
 	case errors.Is(err, ledger.ErrTransferFinal):
-		t, terr := s.w.Transfer(c.ctx, id)
+		t, terr := s.transfer(c, id)
 		if terr != nil {
 			return internal(terr)
 		}
@@ -255,7 +255,7 @@ func (s *Server) notify(payee string, t *ledger.Transfer) {
 // that does not match its condition, and tells both sides.
 func (s *Server) abortInvalidFulfilment(c *call, id ledger.ID, reserved bool) *Error {
 	e := &Error{Code: "3100", Detail: "the payee's fulfilment does not match the condition"}
-	r, err := s.w.Submit(c.ctx, ledger.Command{Op: ledger.OpAbort, ID: id, Reason: abortReason(e), Participant: c.source})
+	r, err := s.submit(c, ledger.Command{Op: ledger.OpAbort, ID: id, Reason: abortReason(e), Participant: c.source})
 	if err != nil {
 		var le *ledger.Error
 		if errors.As(err, &le) {
@@ -290,7 +290,7 @@ func (s *Server) putTransferError(c *call) *Error {
 	if e != nil {
 		return e
 	}
-	r, err := s.w.Submit(c.ctx, ledger.Command{Op: ledger.OpAbort, ID: id, Reason: abortReason(pe), Participant: c.source})
+	r, err := s.submit(c, ledger.Command{Op: ledger.OpAbort, ID: id, Reason: abortReason(pe), Participant: c.source})
 	var le *ledger.Error
 	switch {
 	case err == nil && r.Duplicate:
@@ -338,7 +338,7 @@ func (s *Server) getTransfer(c *call) *Error {
 	}
 	vars := callback.Vars{ID: idStr}
 	path := transferPath(idStr)
-	t, err := s.w.Transfer(c.ctx, id)
+	t, err := s.transfer(c, id)
 	if errors.Is(err, ledger.ErrTransferNotFound) || (err == nil && (t.Kind != ledger.KindPayment || (t.Payer != c.source && t.Payee != c.source))) {
 		s.sendError(c.source, "transfers", c.ver, kindTransferError, path, vars, &Error{Code: "3208", Detail: "no transfer " + idStr + " of yours"})
 		return nil

@@ -106,13 +106,20 @@ func ilpPacket(field, s string) *Error {
 		return badRequest("3101", "%s is not base64url", field)
 	}
 	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+		if !base64URL[body[i]] {
 			return badRequest("3101", "%s is not base64url", field)
 		}
 	}
 	return nil
 }
+
+// base64URL marks the characters of the base64url alphabet.
+var base64URL = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		t[c] = true
+	}
+	return t
+}()
 
 // fspID checks an FspId field that must be present.
 func fspID(field, s string) *Error {

@@ -33,6 +33,8 @@ type FSP struct {
 	clock    clock.Clock
 	ln       net.Listener
 	srv      *httpsrv.Server
+	dates    atomic.Pointer[dateCache]
+	lastDate atomic.Pointer[string] // the last Date header found valid
 	url      string
 	events   *events
 	stats    counters
@@ -317,6 +319,23 @@ func (f *FSP) Payee(p Party) Payee { return Payee{FSP: f.id, Secret: f.Secret(),
 
 func (f *FSP) now() time.Time { return f.clock.Now() }
 
+// dateCache holds the Date header of one second.
+type dateCache struct {
+	sec int64
+	s   string
+}
+
+// date is the Date header for now, formatted once a second.
+func (f *FSP) date() string {
+	now := f.now()
+	if d := f.dates.Load(); d != nil && d.sec == now.Unix() {
+		return d.s
+	}
+	d := &dateCache{sec: now.Unix(), s: now.UTC().Format(http.TimeFormat)}
+	f.dates.Store(d)
+	return d.s
+}
+
 // isClosed reports whether Close has been called.
 func (f *FSP) isClosed() bool {
 	select {
@@ -382,13 +401,19 @@ func (f *FSP) send(ctx context.Context, phase Phase, method, resource, path, des
 	if method == http.MethodGet || method == http.MethodPost {
 		h["Accept"] = contentTypes[resource]
 	}
-	h["Date"] = []string{f.now().UTC().Format(http.TimeFormat)}
+	h["Date"] = []string{f.date()}
 	h["Fspiop-Source"] = []string{f.id}
 	if dest != "" {
 		h["Fspiop-Destination"] = []string{dest}
 	}
 	f.stats.sent.Add(1)
-	resp, err := f.client.Do(req)
+	// The transport directly: the hub never redirects, and Client.Do
+	// would copy the header.
+	rt := f.client.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		f.stats.sendFailures.Add(1)
 		return &Error{Phase: phase, Description: err.Error(), Err: ErrRefused}

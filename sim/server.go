@@ -250,8 +250,11 @@ func (f *FSP) checkHeaders(in *inbound) *protocolError {
 	if date == "" {
 		return badRequest(CodeMissingElement, "no Date header")
 	}
-	if _, err := http.ParseTime(date); err != nil {
-		return badRequest(CodeMalformedSyntax, "Date %q is not an HTTP date", date)
+	if last := f.lastDate.Load(); last == nil || *last != date {
+		if _, err := http.ParseTime(date); err != nil {
+			return badRequest(CodeMalformedSyntax, "Date %q is not an HTTP date", date)
+		}
+		f.lastDate.Store(&date)
 	}
 	in.source = h.Get("Fspiop-Source")
 	if in.source == "" {

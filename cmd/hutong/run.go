@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"time"
@@ -34,9 +35,23 @@ func Run(ctx context.Context, args []string) error {
 	var memLimit int64
 	root.PersistentFlags().Int64Var(&memLimit, "memory-limit-mib", 768,
 		"soft limit on the Go heap in MiB (runtime/debug.SetMemoryLimit); 0 for none. Pebble's 256 MiB cache and memtables come on top")
+	var gcPercent, procs int
+	root.PersistentFlags().IntVar(&gcPercent, "gc-percent", 400,
+		"Go's GC target (runtime/debug.SetGCPercent; the GOGC environment variable wins); the memory limit bounds the heap it allows")
+	root.PersistentFlags().IntVar(&procs, "procs", 0,
+		"threads running Go code at once (GOMAXPROCS; the environment variable wins); 0 for one more than the CPUs, so that a thread blocked in a journal sync does not leave a CPU idle")
 	root.PersistentPreRun = func(*cobra.Command, []string) {
 		if memLimit > 0 {
 			debug.SetMemoryLimit(memLimit << 20)
+		}
+		if os.Getenv("GOGC") == "" && gcPercent != 0 {
+			debug.SetGCPercent(gcPercent)
+		}
+		if os.Getenv("GOMAXPROCS") == "" {
+			if procs <= 0 {
+				procs = runtime.NumCPU() + 1
+			}
+			runtime.GOMAXPROCS(procs)
 		}
 	}
 	root.AddCommand(serveCmd(ctx), verifyCmd(ctx), benchCmd(ctx), simCmd(ctx))
