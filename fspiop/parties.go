@@ -27,9 +27,9 @@ func pathParty(c *call, resource string) (directory.Party, string, callback.Vars
 
 func partiesKinds(sub bool) (get, put, putErr callback.Kind) {
 	if sub {
-		return kindPartiesSubGet, kindPartiesSubPut, kindPartiesSubPutError
+		return callback.PartiesSubIDGet, callback.PartiesSubIDPut, callback.PartiesSubIDPutError
 	}
-	return kindPartiesGet, kindPartiesPut, kindPartiesPutError
+	return callback.PartiesGet, callback.PartiesPut, callback.PartiesPutError
 }
 
 // getParties finds the FSP that holds a party and asks it for the party's
@@ -96,9 +96,9 @@ func (s *Server) putPartiesError(c *call) *Error {
 
 func participantKinds(sub bool) (put, putErr callback.Kind) {
 	if sub {
-		return kindParticipantSubPut, kindParticipantSubPutErr
+		return callback.ParticipantSubIDPut, callback.ParticipantSubIDPutError
 	}
-	return kindParticipantPut, kindParticipantPutError
+	return callback.ParticipantPut, callback.ParticipantPutError
 }
 
 // participantPut is the body of POST /participants/{Type}/{ID} and of the
@@ -271,7 +271,7 @@ func (s *Server) postParticipantsBatch(c *call) *Error {
 			results[at[j]].ErrorInformation = &errorInformation{ErrorCode: e.Code, ErrorDescription: e.Description()}
 		}
 	}
-	s.send(c.source, "participants", c.ver, http.MethodPut, kindParticipantBatchPut, "/participants/"+b.RequestID,
+	s.send(c.source, "participants", c.ver, http.MethodPut, callback.ParticipantBatchPut, "/participants/"+b.RequestID,
 		callback.Vars{ID: b.RequestID}, mustJSON(batchPut{PartyList: results, Currency: b.Currency}))
 	return nil
 }

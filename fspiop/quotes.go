@@ -139,7 +139,7 @@ func (s *Server) postQuote(c *call) *Error {
 			return e
 		}
 		if !exp.After(s.clk.Now()) {
-			s.sendError(c.source, "quotes", c.ver, kindQuotes, path, vars, &Error{Code: "3302", Detail: "the quote request's expiration has passed"})
+			s.sendError(c.source, "quotes", c.ver, callback.Quotes, path, vars, &Error{Code: "3302", Detail: "the quote request's expiration has passed"})
 			return nil
 		}
 	}
@@ -148,26 +148,35 @@ func (s *Server) postQuote(c *call) *Error {
 		if e.Status != 0 {
 			return e
 		}
-		s.sendError(c.source, "quotes", c.ver, kindQuotes, path, vars, e)
+		s.sendError(c.source, "quotes", c.ver, callback.Quotes, path, vars, e)
 		return nil
 	}
 	if e := s.currencies(c.source, to, b.Amount.Currency); e != nil {
-		s.sendError(c.source, "quotes", c.ver, kindQuotes, path, vars, e)
+		s.sendError(c.source, "quotes", c.ver, callback.Quotes, path, vars, e)
 		return nil
 	}
-	old, e := s.openExchange(c, prefixQuote, b.QuoteID, to)
+	return s.relay(c, prefixQuote, "quotes", callback.Quotes, b.QuoteID, to)
+}
+
+// relay records a new request from one FSP to another and sends it on. A
+// resend is answered from the record; another request under the same id
+// is refused with 3106.
+func (s *Server) relay(c *call, prefix, resource string, k callback.Kind, id, to string) *Error {
+	vars := callback.Vars{ID: id}
+	path := "/" + resource + "/" + id
+	old, e := s.openExchange(c, prefix, id, to)
 	if e != nil {
 		if e.Status >= 500 {
 			return e
 		}
-		s.sendError(c.source, "quotes", c.ver, kindQuotes, path, vars, e)
+		s.sendError(c.source, resource, c.ver, k, path, vars, e)
 		return nil
 	}
 	if old != nil {
-		s.resend(old, c.source, kindQuotes, path, vars)
+		s.resend(old, c.source, k, path, vars)
 		return nil
 	}
-	s.forward(c, to, kindQuotes, "/quotes", vars)
+	s.forward(c, to, k, "/"+resource, vars)
 	return nil
 }
 
@@ -229,7 +238,7 @@ func (s *Server) putQuote(c *call) *Error {
 	if e != nil {
 		return e
 	}
-	s.forward(c, to, kindQuotes, quotePath(id), callback.Vars{ID: id})
+	s.forward(c, to, callback.Quotes, quotePath(id), callback.Vars{ID: id})
 	return nil
 }
 
@@ -246,7 +255,7 @@ func (s *Server) putQuoteError(c *call) *Error {
 	if e != nil {
 		return e
 	}
-	s.forward(c, to, kindQuotes, quotePath(id)+"/error", callback.Vars{ID: id})
+	s.forward(c, to, callback.Quotes, quotePath(id)+"/error", callback.Vars{ID: id})
 	return nil
 }
 
@@ -257,7 +266,7 @@ func (s *Server) getQuote(c *call) *Error {
 	if _, e := correlationID("quote id in the path", id); e != nil {
 		return e
 	}
-	return s.getExchange(c, prefixQuote, id, "quotes", kindQuotes, quotePath(id), "3205")
+	return s.getExchange(c, prefixQuote, id, "quotes", callback.Quotes, quotePath(id), "3205")
 }
 
 func (s *Server) getExchange(c *call, prefix, id, resource string, k callback.Kind, path, notFound string) *Error {

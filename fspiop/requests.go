@@ -57,7 +57,7 @@ func (s *Server) postTransactionRequest(c *call) *Error {
 			return e
 		}
 		if !exp.After(s.clk.Now()) {
-			s.sendError(c.source, "transactionRequests", c.ver, kindTransactionRequests, path, vars, &Error{Code: "3301", Detail: "the request's expiration has passed"})
+			s.sendError(c.source, "transactionRequests", c.ver, callback.TrxReqService, path, vars, &Error{Code: "3301", Detail: "the request's expiration has passed"})
 			return nil
 		}
 	}
@@ -69,23 +69,10 @@ func (s *Server) postTransactionRequest(c *call) *Error {
 		if e.Status != 0 {
 			return e
 		}
-		s.sendError(c.source, "transactionRequests", c.ver, kindTransactionRequests, path, vars, e)
+		s.sendError(c.source, "transactionRequests", c.ver, callback.TrxReqService, path, vars, e)
 		return nil
 	}
-	old, e := s.openExchange(c, prefixTransactionRequest, id, to)
-	if e != nil {
-		if e.Status >= 500 {
-			return e
-		}
-		s.sendError(c.source, "transactionRequests", c.ver, kindTransactionRequests, path, vars, e)
-		return nil
-	}
-	if old != nil {
-		s.resend(old, c.source, kindTransactionRequests, path, vars)
-		return nil
-	}
-	s.forward(c, to, kindTransactionRequests, "/transactionRequests", vars)
-	return nil
+	return s.relay(c, prefixTransactionRequest, "transactionRequests", callback.TrxReqService, id, to)
 }
 
 func (s *Server) putTransactionRequest(c *call) *Error {
@@ -123,7 +110,7 @@ func (s *Server) answerTransactionRequest(c *call, state byte, suffix string) *E
 	if e != nil {
 		return e
 	}
-	s.forward(c, to, kindTransactionRequests, transactionRequestPath(id)+suffix, callback.Vars{ID: id})
+	s.forward(c, to, callback.TrxReqService, transactionRequestPath(id)+suffix, callback.Vars{ID: id})
 	return nil
 }
 
@@ -132,5 +119,5 @@ func (s *Server) getTransactionRequest(c *call) *Error {
 	if _, e := correlationID("transaction request id in the path", id); e != nil {
 		return e
 	}
-	return s.getExchange(c, prefixTransactionRequest, id, "transactionRequests", kindTransactionRequests, transactionRequestPath(id), "3206")
+	return s.getExchange(c, prefixTransactionRequest, id, "transactionRequests", callback.TrxReqService, transactionRequestPath(id), "3206")
 }

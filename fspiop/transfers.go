@@ -80,7 +80,7 @@ func (s *Server) postTransfer(c *call) *Error {
 	var le *ledger.Error
 	switch {
 	case errors.As(err, &le):
-		s.sendError(c.source, "transfers", c.ver, kindTransferError, path, vars, ledgerError(le))
+		s.sendError(c.source, "transfers", c.ver, callback.TransferError, path, vars, ledgerError(le))
 		return nil
 	case err != nil:
 		return internal(err)
@@ -92,7 +92,7 @@ func (s *Server) postTransfer(c *call) *Error {
 		}
 		return nil
 	}
-	s.forward(c, b.PayeeFsp, kindTransferPost, "/transfers", vars)
+	s.forward(c, b.PayeeFsp, callback.TransferPost, "/transfers", vars)
 	return nil
 }
 
@@ -112,10 +112,10 @@ func (s *Server) transferOutcome(to string, ver Version, t *ledger.Transfer) {
 	id := t.ID.String()
 	vars := callback.Vars{ID: id}
 	if t.State == ledger.StateCommitted {
-		s.send(to, "transfers", ver, http.MethodPut, kindTransferPut, transferPath(id), vars, committedBody(t))
+		s.send(to, "transfers", ver, http.MethodPut, callback.TransferPut, transferPath(id), vars, committedBody(t))
 		return
 	}
-	s.sendError(to, "transfers", ver, kindTransferError, transferPath(id), vars, abortError(t))
+	s.sendError(to, "transfers", ver, callback.TransferError, transferPath(id), vars, abortError(t))
 }
 
 func committedBody(t *ledger.Transfer) []byte {
@@ -199,10 +199,10 @@ func (s *Server) putTransfer(c *call) *Error {
 		return nil
 	case err == nil:
 		if reserved {
-			s.send(r.Transfer.Payer, "transfers", Latest, http.MethodPut, kindTransferPut, path, vars, committedBody(&r.Transfer))
+			s.send(r.Transfer.Payer, "transfers", Latest, http.MethodPut, callback.TransferPut, path, vars, committedBody(&r.Transfer))
 			s.notify(c.source, &r.Transfer)
 		} else {
-			s.forward(c, r.Transfer.Payer, kindTransferPut, path, vars)
+			s.forward(c, r.Transfer.Payer, callback.TransferPut, path, vars)
 		}
 		return nil
 	case errors.Is(err, ledger.ErrInvalidFulfilment):
@@ -212,7 +212,7 @@ func (s *Server) putTransfer(c *call) *Error {
 		if reserved {
 			s.notify(c.source, &t)
 		} else {
-			s.sendError(c.source, "transfers", c.ver, kindTransferError, path, vars, abortError(&t))
+			s.sendError(c.source, "transfers", c.ver, callback.TransferError, path, vars, abortError(&t))
 		}
 		return nil
 	case errors.Is(err, ledger.ErrTransferFinal):
@@ -224,11 +224,11 @@ func (s *Server) putTransfer(c *call) *Error {
 		case reserved:
 			s.notify(c.source, &t)
 		case t.State != ledger.StateCommitted:
-			s.sendError(c.source, "transfers", c.ver, kindTransferError, path, vars, abortError(&t))
+			s.sendError(c.source, "transfers", c.ver, callback.TransferError, path, vars, abortError(&t))
 		}
 		return nil
 	case errors.As(err, &le):
-		s.sendError(c.source, "transfers", c.ver, kindTransferError, path, vars, ledgerError(le))
+		s.sendError(c.source, "transfers", c.ver, callback.TransferError, path, vars, ledgerError(le))
 		return nil
 	default:
 		return internal(err)
@@ -247,7 +247,7 @@ func (s *Server) notify(payee string, t *ledger.Transfer) {
 		completed = s.clk.Now()
 	}
 	id := t.ID.String()
-	s.send(payee, "transfers", Version{1, 1}, http.MethodPatch, kindTransferPatch, transferPath(id), callback.Vars{ID: id},
+	s.send(payee, "transfers", Version{1, 1}, http.MethodPatch, callback.TransferPatch, transferPath(id), callback.Vars{ID: id},
 		mustJSON(transferPut{CompletedTimestamp: DateTime(completed), TransferState: state}))
 }
 
@@ -261,7 +261,7 @@ func (s *Server) abortInvalidFulfilment(c *call, id ledger.ID, reserved bool) *E
 		if errors.As(err, &le) {
 			// Expired or aborted meanwhile: the payee learns the outcome.
 			idStr := id.String()
-			s.sendError(c.source, "transfers", c.ver, kindTransferError, transferPath(idStr), callback.Vars{ID: idStr}, ledgerError(le))
+			s.sendError(c.source, "transfers", c.ver, callback.TransferError, transferPath(idStr), callback.Vars{ID: idStr}, ledgerError(le))
 			return nil
 		}
 		return internal(err)
@@ -269,11 +269,11 @@ func (s *Server) abortInvalidFulfilment(c *call, id ledger.ID, reserved bool) *E
 	t := &r.Transfer
 	idStr := id.String()
 	vars := callback.Vars{ID: idStr}
-	s.sendError(t.Payer, "transfers", Latest, kindTransferError, transferPath(idStr), vars, e)
+	s.sendError(t.Payer, "transfers", Latest, callback.TransferError, transferPath(idStr), vars, e)
 	if reserved {
 		s.notify(c.source, t)
 	} else {
-		s.sendError(c.source, "transfers", c.ver, kindTransferError, transferPath(idStr), vars, e)
+		s.sendError(c.source, "transfers", c.ver, callback.TransferError, transferPath(idStr), vars, e)
 	}
 	return nil
 }
@@ -296,13 +296,13 @@ func (s *Server) putTransferError(c *call) *Error {
 	case err == nil && r.Duplicate:
 		return nil
 	case err == nil:
-		s.forward(c, r.Transfer.Payer, kindTransferError, transferPath(idStr)+"/error", callback.Vars{ID: idStr})
+		s.forward(c, r.Transfer.Payer, callback.TransferError, transferPath(idStr)+"/error", callback.Vars{ID: idStr})
 		return nil
 	case errors.Is(err, ledger.ErrTransferFinal), errors.Is(err, ledger.ErrTransferExpired):
 		// Too late to refuse: the transfer already ended.
 		return nil
 	case errors.As(err, &le):
-		s.sendError(c.source, "transfers", c.ver, kindTransferError, transferPath(idStr), callback.Vars{ID: idStr}, ledgerError(le))
+		s.sendError(c.source, "transfers", c.ver, callback.TransferError, transferPath(idStr), callback.Vars{ID: idStr}, ledgerError(le))
 		return nil
 	default:
 		return internal(err)
@@ -340,7 +340,7 @@ func (s *Server) getTransfer(c *call) *Error {
 	path := transferPath(idStr)
 	t, err := s.transfer(c, id)
 	if errors.Is(err, ledger.ErrTransferNotFound) || (err == nil && (t.Kind != ledger.KindPayment || (t.Payer != c.source && t.Payee != c.source))) {
-		s.sendError(c.source, "transfers", c.ver, kindTransferError, path, vars, &Error{Code: "3208", Detail: "no transfer " + idStr + " of yours"})
+		s.sendError(c.source, "transfers", c.ver, callback.TransferError, path, vars, &Error{Code: "3208", Detail: "no transfer " + idStr + " of yours"})
 		return nil
 	}
 	if err != nil {
@@ -353,7 +353,7 @@ func (s *Server) getTransfer(c *call) *Error {
 	if t.State == ledger.StateCommitted {
 		body.Fulfilment = EncodeDigest(t.Fulfilment)
 	}
-	s.send(c.source, "transfers", c.ver, http.MethodPut, kindTransferPut, path, vars, mustJSON(body))
+	s.send(c.source, "transfers", c.ver, http.MethodPut, callback.TransferPut, path, vars, mustJSON(body))
 	return nil
 }
 
@@ -378,8 +378,8 @@ func CommitHook(cb *callback.Sender, hub string, clk clock.Clock) func(uint64, [
 			e := abortError(t)
 			id := t.ID.String()
 			vars := callback.Vars{ID: id}
-			s.sendError(t.Payer, "transfers", Latest, kindTransferError, transferPath(id), vars, e)
-			s.sendError(t.Payee, "transfers", Latest, kindTransferError, transferPath(id), vars, e)
+			s.sendError(t.Payer, "transfers", Latest, callback.TransferError, transferPath(id), vars, e)
+			s.sendError(t.Payee, "transfers", Latest, callback.TransferError, transferPath(id), vars, e)
 		}
 	}
 }

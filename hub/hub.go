@@ -83,26 +83,7 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 	if h.Endpoints, err = callback.OpenEndpoints(ctx, kv); err != nil {
 		return nil, err
 	}
-	cc := cfg.Callbacks
-	def := callback.DefaultConfig()
-	if cc.Timeout == 0 {
-		cc.Timeout = def.Timeout
-	}
-	if cc.Attempts == 0 {
-		cc.Attempts = def.Attempts
-	}
-	if cc.Backoff == 0 {
-		cc.Backoff = def.Backoff
-	}
-	if cc.MaxBackoff == 0 {
-		cc.MaxBackoff = def.MaxBackoff
-	}
-	if cc.Concurrency == 0 {
-		cc.Concurrency = def.Concurrency
-	}
-	if cc.QueueSize == 0 {
-		cc.QueueSize = def.QueueSize
-	}
+	cc := cfg.Callbacks // zero fields take callback.DefaultConfig's
 	cc.Clock, cc.Logger = cfg.Clock, cfg.Logger
 	if h.Callbacks, err = callback.NewSender(cc, h.Endpoints, kv); err != nil {
 		return nil, err

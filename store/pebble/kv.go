@@ -66,8 +66,9 @@ func (k kv) Scan(ctx context.Context, prefix []byte, limit int, fn func(key, val
 	if err := k.s.readable(); err != nil {
 		return err
 	}
-	o := &pebble.IterOptions{LowerBound: prefix}
+	o := &pebble.IterOptions{}
 	if n := len(prefix); n > 0 {
+		o.LowerBound = prefix
 		upper := bytes.Clone(prefix)
 		for n > 0 && upper[n-1] == 0xff {
 			n--
