@@ -255,6 +255,9 @@ func (s *Server) putQuoteError(c *call) *Error {
 	if e != nil {
 		return e
 	}
+	if to == "" {
+		return nil
+	}
 	s.forward(c, to, callback.Quotes, quotePath(id)+"/error", callback.Vars{ID: id})
 	return nil
 }

@@ -226,7 +226,7 @@ func (s *Server) openExchange(c *call, prefix, id, dest string) (*exchange, *Err
 
 // answerExchange records the answer to a request and returns the
 // participant it goes back to: the requester on record, or the callback's
-// FSPIOP-Destination when there is no record.
+// FSPIOP-Destination when there is no record; "" when it goes to nobody.
 func (s *Server) answerExchange(c *call, prefix, id string, state byte) (string, *Error) {
 	defer s.locks.lock(prefix + id)()
 	x := s.open.take(prefix + id)
@@ -246,13 +246,16 @@ func (s *Server) answerExchange(c *call, prefix, id string, state byte) (string,
 		}
 		return "", badRequest("3100", "%s is not the participant the request %s was sent to", c.source, id)
 	}
-	if x.State == exchangeOpen || state == exchangeAnswered {
-		x.State = state
-		x.Header = forwardHeader(c.r.Header)
-		x.Body = c.body
-		if err := saveExchange(c.ctx, s.kv, prefix, id, x); err != nil {
-			return "", internal(err)
-		}
+	if x.State == exchangeAnswered && state == exchangeFailed {
+		// An error after the answer: the requester keeps the answer it
+		// has, which is also what a resend or a GET gets.
+		return "", nil
+	}
+	x.State = state
+	x.Header = forwardHeader(c.r.Header)
+	x.Body = c.body
+	if err := saveExchange(c.ctx, s.kv, prefix, id, x); err != nil {
+		return "", internal(err)
 	}
 	return x.Source, nil
 }

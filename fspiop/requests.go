@@ -110,6 +110,9 @@ func (s *Server) answerTransactionRequest(c *call, state byte, suffix string) *E
 	if e != nil {
 		return e
 	}
+	if to == "" {
+		return nil
+	}
 	s.forward(c, to, callback.TrxReqService, transactionRequestPath(id)+suffix, callback.Vars{ID: id})
 	return nil
 }

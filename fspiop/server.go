@@ -291,7 +291,9 @@ func (s *Server) admit(c *call, k kind, max int64) *Error {
 	if !ok {
 		return badRequest("3200", "FSPIOP-Source %q is not a participant of this hub", truncate(c.source, 32))
 	}
-	if p.Status != ledger.StatusActive {
+	// A suspended FSP makes no new requests, but its callbacks still
+	// complete what it already has under way.
+	if p.Status != ledger.StatusActive && k == isRequest {
 		return newError(http.StatusForbidden, "3200", "FSPIOP-Source %q is suspended", c.source)
 	}
 	c.dest = r.Header.Get("FSPIOP-Destination")
@@ -354,12 +356,11 @@ func (s *Server) reject(w http.ResponseWriter, c *call, e *Error) {
 	w.Write(e.Body())
 }
 
-// submit applies a command to the ledger, waiting at most the server's
-// timeout.
+// submit applies a command to the ledger and waits for its outcome even
+// when the client has gone: what follows it (sending the transfer on,
+// telling the payer) must happen once the ledger has decided.
 func (s *Server) submit(c *call, cmd ledger.Command) (ledger.Result, error) {
-	ctx, cancel := context.WithTimeout(c.ctx, s.timeout)
-	defer cancel()
-	return s.w.Submit(ctx, cmd)
+	return s.w.Submit(context.WithoutCancel(c.ctx), cmd)
 }
 
 // transfer looks a transfer up, waiting at most the server's timeout.
@@ -384,7 +385,9 @@ func internal(err error) *Error {
 // unchanged, with FSPIOP-Destination set when it was absent.
 func (s *Server) forward(c *call, to string, k callback.Kind, path string, vars callback.Vars) {
 	h := forwardHeader(c.r.Header)
-	if c.dest == "" {
+	if c.dest != to {
+		// Absent, or naming another FSP than the one the hub routes to
+		// by its own record: the recipient must see itself named.
 		h["Fspiop-Destination"] = []string{to}
 	}
 	s.cb.Send(&callback.Request{To: to, Kind: k, Method: c.r.Method, Path: path, Vars: vars, Header: h, Body: c.body})

@@ -256,6 +256,21 @@ func (s *Server) notify(payee string, t *ledger.Transfer) {
 func (s *Server) abortInvalidFulfilment(c *call, id ledger.ID, reserved bool) *Error {
 	e := &Error{Code: "3100", Detail: "the payee's fulfilment does not match the condition"}
 	r, err := s.submit(c, ledger.Command{Op: ledger.OpAbort, ID: id, Reason: abortReason(e), Participant: c.source})
+	if errors.Is(err, ledger.ErrTransferFinal) || errors.Is(err, ledger.ErrTransferExpired) {
+		// Ended meanwhile (a correct fulfilment, or expiry): the payee
+		// learns how.
+		t, terr := s.transfer(c, id)
+		if terr != nil {
+			return internal(terr)
+		}
+		if reserved {
+			s.notify(c.source, &t)
+		} else if t.State != ledger.StateCommitted {
+			idStr := id.String()
+			s.sendError(c.source, "transfers", c.ver, callback.TransferError, transferPath(idStr), callback.Vars{ID: idStr}, abortError(&t))
+		}
+		return nil
+	}
 	if err != nil {
 		var le *ledger.Error
 		if errors.As(err, &le) {
