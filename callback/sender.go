@@ -95,6 +95,11 @@ type Config struct {
 	// Logger receives a warning for every failed callback. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// OnFailure, when set, is called with every callback that could not
+	// be delivered (not those abandoned at Close), as it is recorded: the
+	// sender of a request the recipient never got can then be told. It is
+	// called from Send or from a delivery goroutine and must not block.
+	OnFailure func(*Failure)
 }
 
 // DefaultConfig returns the default configuration. Its Client is nil: the
@@ -526,7 +531,11 @@ func (p *peer) retryDue(j *job) {
 
 // fail records j as failed, ending it.
 func (s *Sender) fail(j *job) {
-	s.record(s.failure(j), true)
+	f := s.failure(j)
+	s.record(f, true)
+	if s.cfg.OnFailure != nil {
+		s.cfg.OnFailure(f)
+	}
 	s.jobs.Done()
 }
 
@@ -543,7 +552,11 @@ func (s *Sender) abandon(j *job) {
 
 // failNow records a job that never entered a queue.
 func (s *Sender) failNow(j *job) {
-	s.record(s.failure(j), false)
+	f := s.failure(j)
+	s.record(f, false)
+	if s.cfg.OnFailure != nil {
+		s.cfg.OnFailure(f)
+	}
 }
 
 func (s *Sender) failure(j *job) *Failure {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,6 +64,8 @@ type Server struct {
 	mux     *http.ServeMux
 	locks   *locks
 	open    openExchanges
+	bg      sync.WaitGroup // aborts started by Undelivered
+	closing atomic.Bool
 
 	requests atomic.Uint64
 	rejected atomic.Uint64

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 
 	"github.com/hutong/hutong/admin"
 	"github.com/hutong/hutong/callback"
@@ -85,6 +86,14 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 	}
 	cc := cfg.Callbacks // zero fields take callback.DefaultConfig's
 	cc.Clock, cc.Logger = cfg.Clock, cfg.Logger
+	// The API tells a requester whose request could not be delivered; it
+	// starts after the sender, so the hook finds it through a pointer.
+	var api atomic.Pointer[fspiop.Server]
+	cc.OnFailure = func(f *callback.Failure) {
+		if s := api.Load(); s != nil {
+			s.Undelivered(f)
+		}
+	}
 	if h.Callbacks, err = callback.NewSender(cc, h.Endpoints, kv); err != nil {
 		return nil, err
 	}
@@ -102,6 +111,7 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 	if err != nil {
 		return nil, err
 	}
+	api.Store(h.API)
 	h.Admin = admin.New(h.Writer, admin.Options{Logger: cfg.Logger, Endpoints: h.Endpoints, Callbacks: h.Callbacks})
 
 	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
@@ -153,6 +163,10 @@ func (h *Hub) Close(ctx context.Context) error {
 
 func (h *Hub) closeParts(ctx context.Context) error {
 	var errs []error
+	if h.API != nil {
+		// Aborts of undelivered transfers under way finish on the ledger.
+		h.API.Close()
+	}
 	if h.Writer != nil {
 		errs = append(errs, h.Writer.Close())
 	}

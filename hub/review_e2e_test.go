@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hutong/hutong/fspiop"
+	"github.com/hutong/hutong/ledger"
+	"github.com/hutong/hutong/sim"
 )
 
 // rawTransfer is a POST /transfers body whose condition the fulfilment
@@ -115,4 +117,42 @@ func TestForwardNamesRecipient(t *testing.T) {
 		t.Errorf("the FSP named by mistake got %d callbacks", n)
 	}
 	e.finish(map[string]int64{"fn-payer": 500, "fn-payee": -500})
+}
+
+// TestPayeeUnreachable: when the hub cannot deliver a request to its
+// recipient, the requester is told 1001 at once, and a transfer is
+// aborted, releasing the payer's reservation, rather than left to expire.
+func TestPayeeUnreachable(t *testing.T) {
+	e := newEnv(t)
+	payer := newRecorder(t, nil)
+	e.onboard("ur-payer", "10000", "10000", payer.srv.URL)
+	e.onboard("ur-payee", "10000", "10000", closedURL(t))
+	id := newID()
+	wantStatus(t, "POST /transfers", e.call(t, http.MethodPost, "/transfers", "ur-payer", "ur-payee", rawTransfer(id, "ur-payer", "ur-payee", "5", time.Minute), nil), http.StatusAccepted, "")
+	got := payer.wait(t, http.MethodPut, "/transfers/"+id+"/error", 1)
+	if code := errorCode(t, got[0].Body); code != "1001" {
+		t.Errorf("payer told %s, want 1001", code)
+	}
+	tr, err := e.h.Writer.Transfer(context.Background(), mustID(t, id))
+	if err != nil || tr.State.FSPIOP() != "ABORTED" {
+		t.Errorf("transfer %+v, %v; want ABORTED", tr, err)
+	}
+	qid := newID()
+	q := quote(qid, "ur-payer", sim.Party{Type: "MSISDN", ID: "4912345678"}, "ur-payee", sim.Party{Type: "MSISDN", ID: "4987654321"}, "5")
+	wantStatus(t, "POST /quotes", e.call(t, http.MethodPost, "/quotes", "ur-payer", "ur-payee", q, nil), http.StatusAccepted, "")
+	got = payer.wait(t, http.MethodPut, "/quotes/"+qid+"/error", 1)
+	if code := errorCode(t, got[0].Body); code != "1001" {
+		t.Errorf("payer told %s about the quote, want 1001", code)
+	}
+	e.failedCallbacks = 2
+	e.finish(nil)
+}
+
+func mustID(t *testing.T, s string) ledger.ID {
+	t.Helper()
+	id, err := ledger.ParseID(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
