@@ -130,17 +130,8 @@ func (s *Server) postParticipant(c *call) *Error {
 			return badRequest("3100", "currency %q is not a supported ISO 4217 code", truncate(b.Currency, 8))
 		}
 	}
-	put, putErr := participantKinds(p.SubID != "")
-	_, err := s.dir.Register(c.ctx, directory.Entry{Party: p, FSP: c.source, Currency: b.Currency})
-	switch {
-	case errors.Is(err, directory.ErrOwnedElsewhere):
-		s.sendError(c.source, "participants", c.ver, putErr, path, vars, &Error{Code: "3003", Detail: "the party is registered to another FSP"})
-	case err != nil:
-		return internal(err)
-	default:
-		s.send(c.source, "participants", c.ver, http.MethodPut, put, path, vars, mustJSON(participantPut{FspID: c.source, Currency: b.Currency}))
-	}
-	return nil
+	entry, err := s.dir.Register(c.ctx, directory.Entry{Party: p, FSP: c.source, Currency: b.Currency})
+	return s.answerParticipant(c, p, path, vars, entry, err)
 }
 
 // getParticipant answers which FSP holds a party.
@@ -153,11 +144,19 @@ func (s *Server) getParticipant(c *call) *Error {
 	if e != nil {
 		return e
 	}
-	put, putErr := participantKinds(p.SubID != "")
 	entry, err := s.dir.Lookup(c.ctx, p, cur)
+	return s.answerParticipant(c, p, path, vars, entry, err)
+}
+
+// answerParticipant answers a participants request with the directory's
+// entry, or with the error callback its error calls for.
+func (s *Server) answerParticipant(c *call, p directory.Party, path string, vars callback.Vars, entry directory.Entry, err error) *Error {
+	put, putErr := participantKinds(p.SubID != "")
 	switch {
 	case errors.Is(err, directory.ErrNotFound):
 		s.sendError(c.source, "participants", c.ver, putErr, path, vars, &Error{Code: "3204", Detail: "no FSP holds the party"})
+	case errors.Is(err, directory.ErrOwnedElsewhere):
+		s.sendError(c.source, "participants", c.ver, putErr, path, vars, &Error{Code: "3003", Detail: "the party is registered to another FSP"})
 	case err != nil:
 		return internal(err)
 	default:
@@ -176,19 +175,8 @@ func (s *Server) deleteParticipant(c *call) *Error {
 	if e != nil {
 		return e
 	}
-	put, putErr := participantKinds(p.SubID != "")
 	entry, err := s.dir.Remove(c.ctx, p, c.source, cur)
-	switch {
-	case errors.Is(err, directory.ErrNotFound):
-		s.sendError(c.source, "participants", c.ver, putErr, path, vars, &Error{Code: "3204", Detail: "no FSP holds the party"})
-	case errors.Is(err, directory.ErrOwnedElsewhere):
-		s.sendError(c.source, "participants", c.ver, putErr, path, vars, &Error{Code: "3100", Detail: "the party is registered to another FSP"})
-	case err != nil:
-		return internal(err)
-	default:
-		s.send(c.source, "participants", c.ver, http.MethodPut, put, path, vars, mustJSON(participantPut{FspID: entry.FSP, Currency: entry.Currency}))
-	}
-	return nil
+	return s.answerParticipant(c, p, path, vars, entry, err)
 }
 
 // batchPost is the body of POST /participants.

@@ -283,7 +283,8 @@ func (s *Server) getExchange(c *call, prefix, id, resource string, k callback.Ki
 	case err == nil && x.Source == c.source:
 		s.forward(c, x.Dest, k, path, vars)
 	case err != nil && c.dest != "":
-		// Not on record (older than the records kept): ask the FSP named.
+		// Not on record (lost with a machine crash, or never sent through
+		// this hub): ask the FSP named.
 		s.forward(c, c.dest, k, path, vars)
 	default:
 		s.sendError(c.source, resource, c.ver, k, path, vars, &Error{Code: notFound, Detail: "no request " + id + " of yours"})

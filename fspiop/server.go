@@ -46,7 +46,9 @@ type Options struct {
 	// MaxBody is the largest request body, in bytes; larger ones are
 	// answered 413 with error 3104. Default DefaultMaxBody.
 	MaxBody int64
-	// Timeout bounds the ledger's work for one request. Default 10 s.
+	// Timeout bounds a transfer lookup (GET /transfers/{ID}). Commands are
+	// always waited for to their end: what follows them must happen.
+	// Default 10 s.
 	Timeout time.Duration
 }
 
@@ -379,7 +381,7 @@ func internal(err error) *Error {
 		return &Error{Status: http.StatusServiceUnavailable, Code: "2003", Detail: "the ledger is not taking work", Err: err}
 	}
 	if errors.Is(err, writer.ErrOutcomeUnknown) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "2004", Detail: "the ledger did not answer in time; resend the same request", Err: err}
+		return &Error{Status: http.StatusServiceUnavailable, Code: "2004", Detail: "the ledger could not confirm the outcome; resend the same request, which is safe", Err: err}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "2001", Err: err}
 }

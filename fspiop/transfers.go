@@ -372,11 +372,11 @@ func (s *Server) getTransfer(c *call) *Error {
 	return nil
 }
 
-// CommitHook returns the function to set as the ledger writer's OnCommit:
+// ExpiryHook returns the function to set as the ledger writer's OnExpire:
 // it tells the payer and the payee of every payment that expired, with
 // PUT /transfers/{ID}/error 3303, once the expiry is durable. It never
 // blocks.
-func CommitHook(cb *callback.Sender, hub string, clk clock.Clock) func(uint64, []ledger.Transfer) {
+func ExpiryHook(cb *callback.Sender, hub string, clk clock.Clock) func([]ledger.Transfer) {
 	if hub == "" {
 		hub = DefaultHub
 	}
@@ -384,12 +384,9 @@ func CommitHook(cb *callback.Sender, hub string, clk clock.Clock) func(uint64, [
 		clk = clock.Real{}
 	}
 	s := &Server{cb: cb, hub: hub, clk: clk}
-	return func(_ uint64, changed []ledger.Transfer) {
-		for i := range changed {
-			t := &changed[i]
-			if t.State != ledger.StateExpired || t.Kind != ledger.KindPayment {
-				continue
-			}
+	return func(expired []ledger.Transfer) {
+		for i := range expired {
+			t := &expired[i]
 			e := abortError(t)
 			id := t.ID.String()
 			vars := callback.Vars{ID: id}

@@ -33,7 +33,7 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the time the ledger and the API use. Default clock.Real.
 	Clock clock.Clock
-	// Writer configures the ledger writer; its Clock, Logger and OnCommit
+	// Writer configures the ledger writer; its Clock, Logger and OnExpire
 	// are set by the hub.
 	Writer writer.Config
 	// Callbacks configures outbound delivery; its Clock and Logger are set
@@ -99,7 +99,7 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 	}
 	wc := cfg.Writer
 	wc.Clock, wc.Logger = cfg.Clock, cfg.Logger
-	wc.OnCommit = fspiop.CommitHook(h.Callbacks, fspiop.DefaultHub, cfg.Clock)
+	wc.OnExpire = fspiop.ExpiryHook(h.Callbacks, fspiop.DefaultHub, cfg.Clock)
 	if h.Writer, err = writer.Open(ctx, h.Store, wc); err != nil {
 		return nil, err
 	}

@@ -68,11 +68,12 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// Logger receives the writer's logs. Default slog.Default().
 	Logger *slog.Logger
-	// OnCommit, if set, is called from the syncer goroutine after each
-	// journal entry is durable, in journal order, before its callers are
-	// answered, with the transfers the batch changed. It must not block and
-	// must not keep the slice.
-	OnCommit func(seq uint64, changed []ledger.Transfer)
+	// OnExpire, if set, is called from the syncer goroutine with the
+	// transfers a batch expired, once its journal entry is durable, in
+	// journal order. Callers learn of their own commands' results from
+	// Submit; expiries have no caller. It must not block and must not keep
+	// the slice.
+	OnExpire func(expired []ledger.Transfer)
 }
 
 // DefaultConfig returns the default configuration.
@@ -197,8 +198,7 @@ type Writer struct {
 type applied struct {
 	entry   *journal.Entry // nil when the batch changed nothing
 	reqs    []*request
-	changed []ledger.Transfer // for OnCommit
-	expired int
+	expired []ledger.Transfer // for OnExpire
 	// participants, when the batch changed one, is the new set to publish
 	// once the batch is durable.
 	participants *map[string]ledger.Participant
@@ -669,11 +669,6 @@ func (w *Writer) process(reqs []*request) {
 	var cmds []byte
 	participantsChanged := false
 	a := &applied{reqs: append([]*request(nil), reqs...)}
-	note := func(r ledger.Result) {
-		if w.cfg.OnCommit != nil && !r.Transfer.ID.IsZero() {
-			a.changed = append(a.changed, r.Transfer)
-		}
-	}
 	for _, id := range w.led.Due(now, w.cfg.MaxBatch) {
 		c := ledger.Command{Op: ledger.OpExpire, ID: id}
 		r, err := w.led.Apply(now, &c)
@@ -682,8 +677,7 @@ func (w *Writer) process(reqs []*request) {
 			continue
 		}
 		cmds = ledger.AppendCommand(cmds, &c)
-		a.expired++
-		note(r)
+		a.expired = append(a.expired, r.Transfer)
 	}
 	for _, r := range reqs {
 		if r.query != nil {
@@ -697,7 +691,6 @@ func (w *Writer) process(reqs []*request) {
 		if r.err == nil && !r.res.Duplicate {
 			cmds = ledger.AppendCommand(cmds, &r.cmd)
 			w.applied.Add(1)
-			note(r.res)
 			if r.res.Participant.ID != "" {
 				participantsChanged = true
 			}
@@ -766,12 +759,12 @@ func (w *Writer) syncer() {
 		}
 		for _, b := range group {
 			if err == nil {
-				w.expired.Add(uint64(b.expired))
+				w.expired.Add(uint64(len(b.expired)))
 				if b.participants != nil {
 					w.participants.Store(b.participants)
 				}
-				if w.cfg.OnCommit != nil && b.entry != nil {
-					w.cfg.OnCommit(b.entry.Seq, b.changed)
+				if w.cfg.OnExpire != nil && len(b.expired) > 0 {
+					w.cfg.OnExpire(b.expired)
 				}
 			}
 			for _, r := range b.reqs {

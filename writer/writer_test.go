@@ -1009,3 +1009,35 @@ func TestParticipantSnapshot(t *testing.T) {
 		t.Errorf("after restart, Participant(alpha) = %+v, %v", p, ok)
 	}
 }
+
+// TestOnExpire: the hook gets every expired transfer, once, and no
+// transfer that ended otherwise.
+func TestOnExpire(t *testing.T) {
+	clk := clock.NewFake(t0)
+	var mu sync.Mutex
+	var got []ledger.Transfer
+	cfg := writer.Config{Clock: clk, ExpiryInterval: time.Hour, OnExpire: func(ts []ledger.Transfer) {
+		mu.Lock()
+		got = append(got, ts...)
+		mu.Unlock()
+	}}
+	st := openStore(t, t.TempDir())
+	w := openWriter(t, st, cfg)
+	setup(t, w, 10000, "a", "b")
+	submit(t, w, prepare(1, "a", "b", 300, t0.Add(30*time.Second)))
+	submit(t, w, prepare(2, "a", "b", 400, t0.Add(30*time.Second)))
+	submit(t, w, prepare(3, "a", "b", 500, t0.Add(time.Hour)))
+	submit(t, w, fulfil(2))
+	clk.Advance(30 * time.Second)
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0].ID != tid(1) || got[0].State != ledger.StateExpired {
+		t.Fatalf("OnExpire got %+v, want transfer 1 expired, once", got)
+	}
+}

@@ -47,18 +47,12 @@ sample of the completed payments is committed in the ledger.`,
 			if cfg.Seed == 0 {
 				cfg.Seed = rand.Uint64N(1<<53) + 1
 			}
-			if cfg.Dir == "" {
-				d, err := os.MkdirTemp("", "hutong-bench-e2e-")
-				if err != nil {
-					return err
-				}
-				cfg.Dir = d
-				if !keep {
-					defer os.RemoveAll(d)
-				}
-			} else if entries, err := os.ReadDir(cfg.Dir); err == nil && len(entries) > 0 {
-				return fmt.Errorf("bench: %s is not empty; give an empty or new directory", cfg.Dir)
+			dir, cleanup, err := benchDir(cfg.Dir, "hutong-bench-e2e-", keep)
+			if err != nil {
+				return err
 			}
+			defer cleanup()
+			cfg.Dir = dir
 			if err := cfg.Validate(); err != nil {
 				return err
 			}

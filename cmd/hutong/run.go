@@ -213,6 +213,26 @@ func verifyCmd(ctx context.Context) *cobra.Command {
 	return c
 }
 
+// benchDir returns the store directory of a benchmark: dir, which must be
+// empty or new, or else a new temporary one that cleanup removes unless
+// keep is set.
+func benchDir(dir, prefix string, keep bool) (string, func(), error) {
+	if dir != "" {
+		if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+			return "", nil, fmt.Errorf("bench: %s is not empty; give an empty or new directory", dir)
+		}
+		return dir, func() {}, nil
+	}
+	d, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	if keep {
+		return d, func() {}, nil
+	}
+	return d, func() { os.RemoveAll(d) }, nil
+}
+
 func benchCmd(ctx context.Context) *cobra.Command {
 	c := &cobra.Command{Use: "bench", Short: "Measure hutong"}
 	var cfg bench.LedgerConfig
@@ -224,18 +244,12 @@ func benchCmd(ctx context.Context) *cobra.Command {
 		Short: "Durable two-phase transfers (prepare then fulfil) from many concurrent submitters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfg.Dir == "" {
-				d, err := os.MkdirTemp("", "hutong-bench-")
-				if err != nil {
-					return err
-				}
-				cfg.Dir = d
-				if !keep {
-					defer os.RemoveAll(d)
-				}
-			} else if entries, err := os.ReadDir(cfg.Dir); err == nil && len(entries) > 0 {
-				return fmt.Errorf("bench: %s is not empty; give an empty or new directory", cfg.Dir)
+			dir, cleanup, err := benchDir(cfg.Dir, "hutong-bench-", keep)
+			if err != nil {
+				return err
 			}
+			defer cleanup()
+			cfg.Dir = dir
 			cfg.Progress = cmd.ErrOrStderr()
 			if storeMetrics {
 				cfg.StoreMetrics = cmd.ErrOrStderr()
