@@ -34,6 +34,20 @@
 //
 // The API has no authentication of its own: serve it only where the hub
 // operator alone can reach it.
+//
+// Settlement: the operator chooses each currency's settlement model, closes
+// settlement windows, settles closed windows of a deferred net model with a
+// settlement and moves it through its states one step at a time
+// (PENDING_SETTLEMENT, PS_TRANSFERS_RECORDED, PS_TRANSFERS_RESERVED,
+// PS_TRANSFERS_COMMITTED, SETTLED, or ABORTED before it commits); see
+// ledger for what each step moves. Setting a model or a state a second time
+// is answered with the current state. Closing a window by id is refused once
+// it is closed (409 WINDOW_NOT_OPEN), so that of two concurrent closes one
+// wins; closing "whichever window is open" in a currency closes a new window
+// each time, so a client that must retry should close by id. Creating a
+// settlement is refused for windows another settlement covers (409
+// WINDOW_NOT_CLOSED); after an unknown outcome, the windows' settlement
+// field says whether it was created.
 package admin
 
 import (
@@ -42,6 +56,7 @@ import (
 	"net/http"
 
 	"github.com/hutong/hutong/callback"
+	"github.com/hutong/hutong/liquidity"
 	"github.com/hutong/hutong/writer"
 )
 
@@ -63,6 +78,9 @@ type Options struct {
 	// Callbacks delivers callbacks; the failed callback routes read and
 	// redeliver its failures. When nil, those routes answer 503.
 	Callbacks *callback.Sender
+	// Alerts records and lists liquidity alerts. When nil, the alert
+	// routes answer 503.
+	Alerts *liquidity.Monitor
 }
 
 // Server is the admin API. It implements http.Handler and is safe for
@@ -75,6 +93,7 @@ type Server struct {
 
 	endpoints *callback.Endpoints
 	callbacks *callback.Sender
+	alerts    *liquidity.Monitor
 }
 
 //go:embed openapi.yaml
@@ -112,13 +131,30 @@ var routes = []route{
 	{"DELETE", "/admin/v1/participants/{id}/endpoints/{type}", (*Server).deleteEndpoint},
 	{"GET", "/admin/v1/participants/{id}/callbacks/failed", (*Server).failedCallbacks},
 	{"POST", "/admin/v1/participants/{id}/callbacks/failed/{failureId}/redeliver", (*Server).redeliverCallback},
+	{"GET", "/admin/v1/settlement-models", (*Server).settlementModels},
+	{"PUT", "/admin/v1/settlement-models/{currency}", (*Server).setSettlementModel},
+	{"GET", "/admin/v1/settlement-windows", (*Server).listWindows},
+	{"GET", "/admin/v1/settlement-windows/{id}", (*Server).getWindow},
+	{"POST", "/admin/v1/settlement-windows/{id}/close", (*Server).closeWindow},
+	{"POST", "/admin/v1/settlement-windows/close", (*Server).closeOpenWindow},
+	{"POST", "/admin/v1/settlements", (*Server).createSettlement},
+	{"GET", "/admin/v1/settlements", (*Server).listSettlements},
+	{"GET", "/admin/v1/settlements/{id}", (*Server).getSettlement},
+	{"PUT", "/admin/v1/settlements/{id}/state", (*Server).setSettlementState},
+	{"POST", "/admin/v1/settlements/{id}/settle", (*Server).settle},
+	{"GET", "/admin/v1/alerts", (*Server).listAlerts},
+	{"GET", "/admin/v1/participants/{id}/alerts", (*Server).participantAlerts},
+	{"GET", "/admin/v1/settlement-windows/{id}/report", (*Server).windowReport},
+	{"GET", "/admin/v1/settlements/{id}/report", (*Server).settlementReport},
+	{"GET", "/admin/v1/participants/{id}/statement", (*Server).participantStatement},
+	{"POST", "/admin/v1/participants/{id}/reconcile", (*Server).reconcile},
 }
 
 // New returns the admin API over w. The caller keeps ownership of w and
 // closes it after the HTTP server in front of the API has shut down.
 func New(w *writer.Writer, opts Options) *Server {
 	s := &Server{w: w, log: opts.Logger, maxBody: opts.MaxBody, mux: http.NewServeMux(),
-		endpoints: opts.Endpoints, callbacks: opts.Callbacks}
+		endpoints: opts.Endpoints, callbacks: opts.Callbacks, alerts: opts.Alerts}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -95,6 +95,18 @@ var ledgerStatus = map[string]int{
 	ledger.ErrPayerSuspended.Code:        http.StatusUnprocessableEntity,
 	ledger.ErrPayeeSuspended.Code:        http.StatusUnprocessableEntity,
 	ledger.ErrOverflow.Code:              http.StatusUnprocessableEntity,
+
+	ledger.ErrWindowNotFound.Code:     http.StatusNotFound,
+	ledger.ErrSettlementNotFound.Code: http.StatusNotFound,
+	// A window's currency and model never change: a request that mixes
+	// them, or names a gross window, can never succeed.
+	ledger.ErrMixedWindows.Code: http.StatusBadRequest,
+	ledger.ErrGrossWindow.Code:  http.StatusBadRequest,
+	// A currency gets its window when it is first enabled for a participant.
+	ledger.ErrNoWindow.Code:             http.StatusConflict,
+	ledger.ErrWindowNotOpen.Code:        http.StatusConflict,
+	ledger.ErrWindowNotClosed.Code:      http.StatusConflict,
+	ledger.ErrSettlementTransition.Code: http.StatusConflict,
 }
 
 // classify turns any error a handler returns into what the client is told.
@@ -117,6 +129,13 @@ func classify(err error) *apiError {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &apiError{status: http.StatusServiceUnavailable, code: codeUnavailable,
 			msg: "the request ended before the ledger answered; retry", err: err}
+	}
+	// A refused settlement step is its own type, which says what is
+	// allowed; it matches ErrSettlementTransition but is not a ledger.Error.
+	var te *ledger.TransitionError
+	if errors.As(err, &te) {
+		return &apiError{status: http.StatusConflict, code: ledger.ErrSettlementTransition.Code,
+			msg: strings.TrimPrefix(te.Error(), "ledger: "), err: err}
 	}
 	var le *ledger.Error
 	if errors.As(err, &le) {

@@ -25,13 +25,16 @@ type Report struct {
 	Transfers       uint64 // stored transfers, each compared with the replay
 	Accounts        int
 	Participants    int
+	Windows         int // settlement windows
+	Settlements     int
 	AfterCheckpoint uint64 // entries after the checkpoint, replayed but not yet stored as state
 }
 
 func (r Report) String() string {
 	return fmt.Sprintf("journal entries %d (hash chain intact), commands replayed %d, checkpoint at entry %d, "+
-		"transfers %d, accounts %d, participants %d match the replay; %d entries after the checkpoint replay cleanly",
-		r.Entries, r.Commands, r.Checkpoint, r.Transfers, r.Accounts, r.Participants, r.AfterCheckpoint)
+		"transfers %d, accounts %d, participants %d, settlement windows %d, settlements %d match the replay; "+
+		"%d entries after the checkpoint replay cleanly",
+		r.Entries, r.Commands, r.Checkpoint, r.Transfers, r.Accounts, r.Participants, r.Windows, r.Settlements, r.AfterCheckpoint)
 }
 
 // Failure is the first thing Verify found wrong. Seq is the journal entry
@@ -232,7 +235,61 @@ func compareState(ctx context.Context, s store.Store, led *ledger.Ledger, r *Rep
 		}
 	}
 	r.Participants = len(ps)
+	if err := compareSettlement(ctx, s, led, r); err != nil {
+		return err
+	}
 	return zeroSum(want)
+}
+
+// compareSettlement compares the stored settlement windows and settlements
+// with the replayed ledger's, and checks that each window's totals are the
+// sums of its flows and that each settlement's nets sum to zero.
+func compareSettlement(ctx context.Context, s store.Store, led *ledger.Ledger, r *Report) error {
+	ws, err := s.Windows(ctx)
+	if err != nil {
+		return &Failure{What: "stored settlement windows unreadable", Err: err}
+	}
+	want := led.Windows("", true)
+	if len(ws) != len(want) {
+		return &Failure{What: fmt.Sprintf("the store holds %d settlement windows, the journal %d", len(ws), len(want))}
+	}
+	for i := range ws {
+		if !bytes.Equal(ledger.AppendWindow(nil, &ws[i]), ledger.AppendWindow(nil, &want[i])) {
+			return &Failure{What: fmt.Sprintf("settlement window %d differs from the journal's", want[i].ID)}
+		}
+		var count, amount int64
+		for _, f := range ws[i].Flows {
+			count += f.Count
+			amount += f.Amount
+		}
+		if count != ws[i].Count || amount != ws[i].Amount {
+			return &Failure{What: fmt.Sprintf("settlement window %d holds %d payments of %d in all, but its flows sum to %d of %d",
+				ws[i].ID, ws[i].Count, ws[i].Amount, count, amount)}
+		}
+	}
+	r.Windows = len(ws)
+	ss, err := s.Settlements(ctx)
+	if err != nil {
+		return &Failure{What: "stored settlements unreadable", Err: err}
+	}
+	wantS := led.Settlements()
+	if len(ss) != len(wantS) {
+		return &Failure{What: fmt.Sprintf("the store holds %d settlements, the journal %d", len(ss), len(wantS))}
+	}
+	for i := range ss {
+		if !bytes.Equal(ledger.AppendSettlement(nil, &ss[i]), ledger.AppendSettlement(nil, &wantS[i])) {
+			return &Failure{What: fmt.Sprintf("settlement %d differs from the journal's", wantS[i].ID)}
+		}
+		var sum int64
+		for _, n := range ss[i].Nets {
+			sum += n.Net
+		}
+		if sum != 0 {
+			return &Failure{What: fmt.Sprintf("settlement %d: its nets sum to %d, not zero", ss[i].ID, sum)}
+		}
+	}
+	r.Settlements = len(ss)
+	return nil
 }
 
 func zeroSum(accts []ledger.Account) error {

@@ -138,6 +138,27 @@ func submit(w *writer.Writer, cmds []ledger.Command, failed *atomic.Int64) bool 
 	return ok
 }
 
+// payment returns the prepare and fulfil of a random USD payment between two
+// of ids, with a random id, amount and fulfilment.
+func payment(rng *rand.Rand, ids []string) (prepare, fulfil ledger.Command) {
+	var id ledger.ID
+	binary.LittleEndian.PutUint64(id[:8], rng.Uint64())
+	binary.LittleEndian.PutUint64(id[8:], rng.Uint64())
+	id[6] = id[6]&0x0f | 0x40
+	id[8] = id[8]&0x3f | 0x80
+	var ful [32]byte
+	for j := 0; j < 32; j += 8 {
+		binary.LittleEndian.PutUint64(ful[j:], rng.Uint64())
+	}
+	payer := rng.IntN(len(ids))
+	payee := (payer + 1 + rng.IntN(len(ids)-1)) % len(ids)
+	prepare = ledger.Command{
+		Op: ledger.OpPrepare, ID: id, Payer: ids[payer], Payee: ids[payee], Currency: "USD",
+		Amount: 1 + rng.Int64N(100000), Condition: sha256.Sum256(ful[:]), Expiry: time.Now().Add(time.Minute),
+	}
+	return prepare, ledger.Command{Op: ledger.OpFulfil, ID: id, Fulfilment: ful}
+}
+
 // Ledger runs the ledger benchmark.
 func Ledger(ctx context.Context, cfg LedgerConfig) (LedgerReport, error) {
 	if cfg.Submitters <= 0 {
@@ -211,22 +232,7 @@ func Ledger(ctx context.Context, cfg LedgerConfig) (LedgerReport, error) {
 					}
 				}
 				for i := range n {
-					var id ledger.ID
-					binary.LittleEndian.PutUint64(id[:8], rng.Uint64())
-					binary.LittleEndian.PutUint64(id[8:], rng.Uint64())
-					id[6] = id[6]&0x0f | 0x40
-					id[8] = id[8]&0x3f | 0x80
-					var ful [32]byte
-					for j := 0; j < 32; j += 8 {
-						binary.LittleEndian.PutUint64(ful[j:], rng.Uint64())
-					}
-					payer := rng.IntN(len(ids))
-					payee := (payer + 1 + rng.IntN(len(ids)-1)) % len(ids)
-					prepares[i] = ledger.Command{
-						Op: ledger.OpPrepare, ID: id, Payer: ids[payer], Payee: ids[payee], Currency: "USD",
-						Amount: 1 + rng.Int64N(100000), Condition: sha256.Sum256(ful[:]), Expiry: time.Now().Add(time.Minute),
-					}
-					fulfils[i] = ledger.Command{Op: ledger.OpFulfil, ID: id, Fulfilment: ful}
+					prepares[i], fulfils[i] = payment(rng, ids)
 				}
 				t0 := time.Now()
 				ok := submit(w, prepares[:n], &failed)

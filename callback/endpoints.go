@@ -8,7 +8,9 @@
 // # Endpoints
 //
 // A participant registers one URL per kind of call, under the names
-// Mojaloop's central ledger uses (FSPIOP_CALLBACK_URL_TRANSFER_PUT, ...).
+// Mojaloop's central ledger uses (FSPIOP_CALLBACK_URL_TRANSFER_PUT, ...),
+// and HUTONG_CALLBACK_URL_LIQUIDITY_ALERT for the hub's own liquidity
+// alerts, which FSPIOP does not define.
 // For the quote and transaction request kinds the URL is a base and the
 // call's standard FSPIOP path is appended to it; for every other kind it is
 // the whole URL, a template that may name the call's variables:
@@ -59,7 +61,8 @@ import (
 )
 
 // Kind is the kind of an outbound call, named as in Mojaloop's central
-// ledger participant endpoints.
+// ledger participant endpoints; the hub's own calls, which FSPIOP does not
+// define, are named HUTONG_CALLBACK_URL_*.
 type Kind string
 
 // The kinds of endpoint a participant can register.
@@ -82,6 +85,9 @@ const (
 	TransferPut              Kind = "FSPIOP_CALLBACK_URL_TRANSFER_PUT"
 	TransferError            Kind = "FSPIOP_CALLBACK_URL_TRANSFER_ERROR"
 	TransferPatch            Kind = "FSPIOP_CALLBACK_URL_TRANSFER_PATCH"
+	// LiquidityAlert receives POST /liquidityAlerts when the participant's
+	// position crosses a threshold of its net debit cap.
+	LiquidityAlert Kind = "HUTONG_CALLBACK_URL_LIQUIDITY_ALERT"
 )
 
 // kinds lists every kind with the standard FSPIOP path template SetBase
@@ -110,6 +116,7 @@ var kinds = [...]struct {
 	{TransferPut, "/transfers/{{transferId}}", false},
 	{TransferError, "/transfers/{{transferId}}/error", false},
 	{TransferPatch, "/transfers/{{transferId}}", false},
+	{LiquidityAlert, "/liquidityAlerts", false},
 }
 
 // kindIndex maps a kind to its place in kinds.
@@ -460,8 +467,9 @@ func (e *Endpoints) SetMany(ctx context.Context, participant string, eps []Endpo
 // SetBase sets every one of participant's endpoints at once, with one
 // durable write: each kind gets base followed by its standard FSPIOP path
 // (FSPIOP_CALLBACK_URL_PARTIES_PUT gets
-// base+"/parties/{{partyIdType}}/{{partyIdentifier}}"), and the quote and
-// transaction request kinds get base itself.
+// base+"/parties/{{partyIdType}}/{{partyIdentifier}}"; the hub's own
+// HUTONG_CALLBACK_URL_LIQUIDITY_ALERT gets base+"/liquidityAlerts"), and
+// the quote and transaction request kinds get base itself.
 func (e *Endpoints) SetBase(ctx context.Context, participant, base string) error {
 	// Check base on its own first, so that a bad one is reported as such
 	// rather than through the first kind's template.

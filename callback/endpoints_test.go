@@ -180,6 +180,7 @@ func TestSetBase(t *testing.T) {
 		TransferPut:              "http://dfsp1:4000/transfers/{{transferId}}",
 		TransferError:            "http://dfsp1:4000/transfers/{{transferId}}/error",
 		TransferPatch:            "http://dfsp1:4000/transfers/{{transferId}}",
+		LiquidityAlert:           "http://dfsp1:4000/liquidityAlerts",
 	}
 	if len(want) != len(Kinds()) {
 		t.Fatalf("test covers %d kinds of %d", len(want), len(Kinds()))

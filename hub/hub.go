@@ -15,9 +15,12 @@ import (
 	"github.com/hutong/hutong/admin"
 	"github.com/hutong/hutong/callback"
 	"github.com/hutong/hutong/clock"
+	"github.com/hutong/hutong/closing"
 	"github.com/hutong/hutong/directory"
 	"github.com/hutong/hutong/fspiop"
 	"github.com/hutong/hutong/internal/httpsrv"
+	"github.com/hutong/hutong/ledger"
+	"github.com/hutong/hutong/liquidity"
 	"github.com/hutong/hutong/store/pebble"
 	"github.com/hutong/hutong/writer"
 )
@@ -41,6 +44,12 @@ type Config struct {
 	Callbacks callback.Config
 	// Store configures the embedded store; its Logger is set by the hub.
 	Store pebble.Options
+	// Alerts configures liquidity alerts; its Clock, Logger and Hub are
+	// set by the hub. Zero fields take liquidity.DefaultConfig's.
+	Alerts liquidity.Config
+	// CloseWindows, if set, closes settlement windows on this schedule;
+	// otherwise they close only when the operator says so.
+	CloseWindows *closing.Schedule
 }
 
 // Hub is a running switch.
@@ -52,6 +61,8 @@ type Hub struct {
 	Callbacks *callback.Sender
 	API       *fspiop.Server
 	Admin     *admin.Server
+	Closer    *closing.Closer // nil unless Config.CloseWindows is set
+	Alerts    *liquidity.Monitor
 
 	// AdminURL and APIURL are the base URLs the APIs are served at.
 	AdminURL, APIURL string
@@ -100,9 +111,22 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 	wc := cfg.Writer
 	wc.Clock, wc.Logger = cfg.Clock, cfg.Logger
 	wc.OnExpire = fspiop.ExpiryHook(h.Callbacks, fspiop.DefaultHub, cfg.Clock)
+	ac := cfg.Alerts
+	ac.Clock, ac.Logger, ac.Hub = cfg.Clock, cfg.Logger, fspiop.DefaultHub
+	if h.Alerts, err = liquidity.Open(ctx, ac, kv, h.Callbacks); err != nil {
+		return nil, err
+	}
+	wc.OnPositions = h.Alerts.Observe
 	if h.Writer, err = writer.Open(ctx, h.Store, wc); err != nil {
 		return nil, err
 	}
+	// Positions that changed while nothing watched them: before a restart,
+	// or in the last batch before a shutdown.
+	var positions []ledger.Position
+	if err := h.Writer.Query(ctx, func(l *ledger.Ledger) { positions = liquidity.Positions(l) }); err != nil {
+		return nil, err
+	}
+	h.Alerts.Observe(positions)
 	h.Directory = directory.New(kv, cfg.Clock)
 	h.API, err = fspiop.New(fspiop.Options{
 		Writer: h.Writer, Directory: h.Directory, Callbacks: h.Callbacks, KV: kv,
@@ -112,7 +136,13 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 		return nil, err
 	}
 	api.Store(h.API)
-	h.Admin = admin.New(h.Writer, admin.Options{Logger: cfg.Logger, Endpoints: h.Endpoints, Callbacks: h.Callbacks})
+	h.Admin = admin.New(h.Writer, admin.Options{Logger: cfg.Logger, Endpoints: h.Endpoints, Callbacks: h.Callbacks, Alerts: h.Alerts})
+	if cfg.CloseWindows != nil {
+		h.Closer, err = closing.Start(h.Writer, closing.Config{Schedule: *cfg.CloseWindows, Clock: cfg.Clock, Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+	}
 
 	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
 	if err != nil {
@@ -163,12 +193,18 @@ func (h *Hub) Close(ctx context.Context) error {
 
 func (h *Hub) closeParts(ctx context.Context) error {
 	var errs []error
+	if h.Closer != nil {
+		h.Closer.Close()
+	}
 	if h.API != nil {
 		// Aborts of undelivered transfers under way finish on the ledger.
 		h.API.Close()
 	}
 	if h.Writer != nil {
 		errs = append(errs, h.Writer.Close())
+	}
+	if h.Alerts != nil {
+		errs = append(errs, h.Alerts.Close(ctx))
 	}
 	if h.Callbacks != nil {
 		errs = append(errs, h.Callbacks.Close(ctx))

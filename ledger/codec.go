@@ -15,11 +15,21 @@ import (
 //
 //	Transfer:    ver kind state flags id[16] amount currency payer payee
 //	             [condition] [fulfilment] [fingerprint] expiry created completed reason
+//	             window (version 2 on; version 1 records have none)
 //	Participant: ver status id name created n (currency ndc)*n
 //	Account:     ver participant currency type dPosted cPosted dPending cPending
+//	Window:      ver id currency model state opened closed settlement count amount
+//	             n (payer payee count amount)*n
+//	Settlement:  ver id currency model state created updated reason count amount
+//	             position nw window*nw nn (participant sent received sentCount
+//	             receivedCount net)*nn no (payer payee count amount)*no
+//	             nh (state at reason)*nh
 //	Command:     op, then the fields its Op uses, in the order of Command's doc.
 
 const codecVersion = 1
+
+// transferVersion is the transfer record's format, which gained the window.
+const transferVersion = 2
 
 // ErrCorrupt is returned when bytes do not decode as the record they should
 // hold.
@@ -75,7 +85,7 @@ func appendDigests(b []byte, f byte, cond, ful, fp *[32]byte) []byte {
 // AppendTransfer appends the encoding of t to b.
 func AppendTransfer(b []byte, t *Transfer) []byte {
 	f := digestFlags(&t.Condition, &t.Fulfilment, &t.Fingerprint)
-	b = append(b, codecVersion, byte(t.Kind), byte(t.State), f)
+	b = append(b, transferVersion, byte(t.Kind), byte(t.State), f)
 	b = append(b, t.ID[:]...)
 	b = appendVarint(b, t.Amount)
 	b = appendString(b, t.Currency)
@@ -85,14 +95,16 @@ func AppendTransfer(b []byte, t *Transfer) []byte {
 	b = appendTime(b, t.Expiry)
 	b = appendTime(b, t.Created)
 	b = appendTime(b, t.Completed)
-	return appendString(b, t.Reason)
+	b = appendString(b, t.Reason)
+	return appendUvarint(b, t.Window)
 }
 
 // DecodeTransfer decodes a transfer encoded by AppendTransfer.
 func DecodeTransfer(b []byte) (Transfer, error) {
 	d := decoder{b: b}
 	var t Transfer
-	if d.byte() != codecVersion {
+	ver := d.byte()
+	if ver != codecVersion && ver != transferVersion {
 		return t, fmt.Errorf("%w: transfer: unknown version", ErrCorrupt)
 	}
 	t.Kind, t.State = Kind(d.byte()), State(d.byte())
@@ -107,6 +119,9 @@ func DecodeTransfer(b []byte) (Transfer, error) {
 	t.Created = d.time()
 	t.Completed = d.time()
 	t.Reason = d.string()
+	if ver >= transferVersion {
+		t.Window = d.uvarint()
+	}
 	if err := d.finish("transfer"); err != nil {
 		return Transfer{}, err
 	}
@@ -226,6 +241,22 @@ func AppendCommand(b []byte, c *Command) []byte {
 	case OpFulfil:
 		b = append(b, c.ID[:]...)
 		b = append(b, c.Fulfilment[:]...)
+	case OpSetModel:
+		b = appendString(b, c.Currency)
+		b = append(b, byte(c.Model))
+	case OpCloseWindow:
+		b = appendString(b, c.Currency)
+		b = appendUvarint(b, c.Window)
+	case OpCreateSettlement:
+		b = appendString(b, c.Currency)
+		b = appendUvarint(b, uint64(len(c.Windows)))
+		for _, w := range c.Windows {
+			b = appendUvarint(b, w)
+		}
+	case OpSettlementState:
+		b = appendUvarint(b, c.Settlement)
+		b = append(b, byte(c.SettlementState))
+		b = appendString(b, c.Reason)
 	}
 	return b
 }
@@ -272,6 +303,19 @@ func DecodeCommand(b []byte) (Command, []byte, error) {
 	case OpFulfil:
 		d.fixed(c.ID[:])
 		d.fixed(c.Fulfilment[:])
+	case OpSetModel:
+		c.Currency = d.string()
+		c.Model = Model(d.byte())
+	case OpCloseWindow:
+		c.Currency = d.string()
+		c.Window = d.uvarint()
+	case OpCreateSettlement:
+		c.Currency = d.string()
+		c.Windows = d.uvarints()
+	case OpSettlementState:
+		c.Settlement = d.uvarint()
+		c.SettlementState = SettlementState(d.byte())
+		c.Reason = d.string()
 	default:
 		if d.err == nil {
 			d.err = fmt.Errorf("%w: command: unknown operation %d", ErrCorrupt, c.Op)
@@ -336,6 +380,28 @@ func (d *decoder) varint() int64 {
 	return v
 }
 
+// count reads a length that at least min bytes per element must follow.
+func (d *decoder) count(min int) int {
+	n := d.uvarint()
+	if n > uint64(len(d.b)/min) {
+		d.fail("count")
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) uvarints() []uint64 {
+	n := d.count(1)
+	if n == 0 {
+		return nil
+	}
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = d.uvarint()
+	}
+	return out
+}
+
 func (d *decoder) string() string {
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
@@ -375,4 +441,141 @@ func (d *decoder) finish(what string) error {
 		return fmt.Errorf("%w: %s: %d trailing bytes", ErrCorrupt, what, len(d.b))
 	}
 	return nil
+}
+
+func appendFlows(b []byte, fs []Flow) []byte {
+	b = appendUvarint(b, uint64(len(fs)))
+	for _, f := range fs {
+		b = appendString(b, f.Payer)
+		b = appendString(b, f.Payee)
+		b = appendVarint(b, f.Count)
+		b = appendVarint(b, f.Amount)
+	}
+	return b
+}
+
+func (d *decoder) flows() []Flow {
+	n := d.count(4)
+	if n == 0 {
+		return nil
+	}
+	out := make([]Flow, n)
+	for i := range out {
+		out[i] = Flow{Payer: d.string(), Payee: d.string(), Count: d.varint(), Amount: d.varint()}
+	}
+	return out
+}
+
+// AppendWindow appends the encoding of w to b.
+func AppendWindow(b []byte, w *Window) []byte {
+	b = append(b, codecVersion)
+	b = appendUvarint(b, w.ID)
+	b = appendString(b, w.Currency)
+	b = append(b, byte(w.Model), byte(w.State))
+	b = appendTime(b, w.Opened)
+	b = appendTime(b, w.Closed)
+	b = appendUvarint(b, w.Settlement)
+	b = appendVarint(b, w.Count)
+	b = appendVarint(b, w.Amount)
+	return appendFlows(b, w.Flows)
+}
+
+// DecodeWindow decodes a window encoded by AppendWindow.
+func DecodeWindow(b []byte) (Window, error) {
+	d := decoder{b: b}
+	var w Window
+	if d.byte() != codecVersion {
+		return w, fmt.Errorf("%w: window: unknown version", ErrCorrupt)
+	}
+	w.ID = d.uvarint()
+	w.Currency = d.string()
+	w.Model, w.State = Model(d.byte()), WindowState(d.byte())
+	w.Opened = d.time()
+	w.Closed = d.time()
+	w.Settlement = d.uvarint()
+	w.Count = d.varint()
+	w.Amount = d.varint()
+	w.Flows = d.flows()
+	if err := d.finish("window"); err != nil {
+		return Window{}, err
+	}
+	if !w.Model.Valid() || w.State < WindowOpen || w.State > WindowSettled {
+		return Window{}, fmt.Errorf("%w: window: model %d state %d", ErrCorrupt, w.Model, w.State)
+	}
+	return w, nil
+}
+
+// AppendSettlement appends the encoding of s to b.
+func AppendSettlement(b []byte, s *Settlement) []byte {
+	b = append(b, codecVersion)
+	b = appendUvarint(b, s.ID)
+	b = appendString(b, s.Currency)
+	b = append(b, byte(s.Model), byte(s.State))
+	b = appendTime(b, s.Created)
+	b = appendTime(b, s.Updated)
+	b = appendString(b, s.Reason)
+	b = appendVarint(b, s.Count)
+	b = appendVarint(b, s.Amount)
+	b = appendVarint(b, s.Position)
+	b = appendUvarint(b, uint64(len(s.Windows)))
+	for _, w := range s.Windows {
+		b = appendUvarint(b, w)
+	}
+	b = appendUvarint(b, uint64(len(s.Nets)))
+	for _, n := range s.Nets {
+		b = appendString(b, n.Participant)
+		b = appendVarint(b, n.Sent)
+		b = appendVarint(b, n.Received)
+		b = appendVarint(b, n.SentCount)
+		b = appendVarint(b, n.ReceivedCount)
+		b = appendVarint(b, n.Net)
+	}
+	b = appendFlows(b, s.Owed)
+	b = appendUvarint(b, uint64(len(s.History)))
+	for _, h := range s.History {
+		b = append(b, byte(h.State))
+		b = appendTime(b, h.At)
+		b = appendString(b, h.Reason)
+	}
+	return b
+}
+
+// DecodeSettlement decodes a settlement encoded by AppendSettlement.
+func DecodeSettlement(b []byte) (Settlement, error) {
+	d := decoder{b: b}
+	var s Settlement
+	if d.byte() != codecVersion {
+		return s, fmt.Errorf("%w: settlement: unknown version", ErrCorrupt)
+	}
+	s.ID = d.uvarint()
+	s.Currency = d.string()
+	s.Model, s.State = Model(d.byte()), SettlementState(d.byte())
+	s.Created = d.time()
+	s.Updated = d.time()
+	s.Reason = d.string()
+	s.Count = d.varint()
+	s.Amount = d.varint()
+	s.Position = d.varint()
+	s.Windows = d.uvarints()
+	if n := d.count(6); n > 0 {
+		s.Nets = make([]Net, n)
+		for i := range s.Nets {
+			s.Nets[i] = Net{Participant: d.string(), Sent: d.varint(), Received: d.varint(),
+				SentCount: d.varint(), ReceivedCount: d.varint(), Net: d.varint()}
+		}
+	}
+	s.Owed = d.flows()
+	if n := d.count(3); n > 0 {
+		s.History = make([]StateChange, n)
+		for i := range s.History {
+			s.History[i] = StateChange{State: SettlementState(d.byte()), At: d.time(), Reason: d.string()}
+		}
+	}
+	if err := d.finish("settlement"); err != nil {
+		return Settlement{}, err
+	}
+	if !s.Model.Valid() || s.State < SettlementPending || s.State > SettlementAborted {
+		return Settlement{}, fmt.Errorf("%w: settlement: model %d state %d", ErrCorrupt, s.Model, s.State)
+	}
+	return s, nil
 }

@@ -3,8 +3,10 @@ package ledger_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +49,11 @@ func sampleTransfers() []ledger.Transfer {
 		{ID: tid(6), Kind: ledger.KindFundsOut, State: ledger.StateReserved, Payer: "a", Payee: ledger.HubID, Currency: "USD", Amount: 100, Fingerprint: digest(8), Created: t0},
 		{ID: tid(7), Kind: ledger.KindFundsOut, State: ledger.StateAborted, Payer: "a", Payee: ledger.HubID, Currency: "USD", Amount: 100, Created: t0, Completed: t0, Reason: strings.Repeat("r", ledger.MaxReason)},
 		{ID: tid(8), Kind: ledger.KindPayment, State: ledger.StateReserved, Amount: -1}, // decodes whatever it was given
+		{
+			ID: tid(9), Kind: ledger.KindPayment, State: ledger.StateCommitted, Payer: "a", Payee: "b", Currency: "USD", Amount: 5,
+			Condition: digest(9), Fulfilment: digest(10), Expiry: t0.Add(time.Minute), Created: t0, Completed: t0, Window: 1,
+		},
+		{ID: tid(10), Kind: ledger.KindPayment, State: ledger.StateCommitted, Payer: "a", Payee: "b", Currency: "USD", Amount: 5, Window: math.MaxUint64},
 	}
 }
 
@@ -84,6 +91,58 @@ func sampleCommands() []ledger.Command {
 		{Op: ledger.OpAbort, ID: tid(3), Reason: ""},
 		{Op: ledger.OpAbort, ID: tid(3), Reason: strings.Repeat("é", 100)},
 		{Op: ledger.OpExpire, ID: tid(3)},
+		{Op: ledger.OpSetModel, Currency: "USD", Model: ledger.ModelBilateral},
+		{Op: ledger.OpSetModel, Currency: "", Model: 0}, // decodes whatever it was given
+		{Op: ledger.OpCloseWindow, Currency: "USD"},
+		{Op: ledger.OpCloseWindow, Currency: "EUR", Window: math.MaxUint64},
+		{Op: ledger.OpCreateSettlement, Windows: []uint64{7}},
+		{Op: ledger.OpCreateSettlement, Currency: "KWD", Windows: []uint64{3, 1, 128, math.MaxUint64}},
+		{Op: ledger.OpCreateSettlement}, // no windows
+		{Op: ledger.OpSettlementState, Settlement: 1, SettlementState: ledger.SettlementRecorded},
+		{Op: ledger.OpSettlementState, Settlement: math.MaxUint64, SettlementState: ledger.SettlementAborted, Reason: "bank closed ✗"},
+	}
+}
+
+func sampleWindows() []ledger.Window {
+	return []ledger.Window{
+		{ID: 1, Currency: "USD", Model: ledger.ModelMultilateral, State: ledger.WindowOpen, Opened: t0},
+		{
+			ID: 2, Currency: "EUR", Model: ledger.ModelBilateral, State: ledger.WindowPendingSettlement, Opened: t0,
+			Closed: t0.Add(time.Nanosecond), Settlement: 9, Count: 3, Amount: 300,
+			Flows: []ledger.Flow{{"a", "b", 2, 100}, {strings.Repeat("z", 32), "b", 1, 200}},
+		},
+		{
+			ID: math.MaxUint64, Currency: "JPY", Model: ledger.ModelGross, State: ledger.WindowSettled, Opened: t0, Closed: t0.Add(time.Hour),
+			Count: math.MaxInt64, Amount: math.MaxInt64, Flows: []ledger.Flow{{"a", "b", math.MaxInt64, math.MaxInt64}},
+		},
+		{ID: 4, Currency: "KWD", Model: ledger.ModelMultilateral, State: ledger.WindowClosed, Opened: t0, Closed: t0,
+			Count: -1, Amount: math.MinInt64, Flows: []ledger.Flow{{"", "", 0, 0}}}, // decodes whatever it was given
+	}
+}
+
+func sampleSettlements() []ledger.Settlement {
+	return []ledger.Settlement{
+		{
+			ID: 1, Currency: "USD", Model: ledger.ModelMultilateral, State: ledger.SettlementPending, Windows: []uint64{1},
+			Created: t0, Updated: t0, History: []ledger.StateChange{{State: ledger.SettlementPending, At: t0}},
+		},
+		{
+			ID: math.MaxUint64, Currency: "EUR", Model: ledger.ModelBilateral, State: ledger.SettlementAborted,
+			Windows: []uint64{2, 5, math.MaxUint64}, Created: t0, Updated: t0.Add(time.Second), Reason: "bank closed ✗",
+			Nets: []ledger.Net{
+				{Participant: "a", Sent: 200, Received: 20, SentCount: 3, ReceivedCount: 1, Net: 180},
+				{Participant: "b", Sent: 30, Received: 150, SentCount: 1, ReceivedCount: 2, Net: -120},
+				{Participant: strings.Repeat("c", 32), Sent: 20, Received: 80, SentCount: 1, ReceivedCount: 2, Net: -60},
+			},
+			Owed: []ledger.Flow{{"a", "b", 2, 150}, {"a", "c", 2, 30}},
+			History: []ledger.StateChange{
+				{State: ledger.SettlementPending, At: t0},
+				{State: ledger.SettlementRecorded, At: t0.Add(time.Millisecond), Reason: "step"},
+				{State: ledger.SettlementAborted, At: t0.Add(time.Second), Reason: strings.Repeat("r", ledger.MaxReason)},
+			},
+			Count: 5, Amount: 250, Position: 180,
+		},
+		{ID: 3, Currency: "JPY", Model: ledger.ModelGross, State: ledger.SettlementSettled, Count: math.MinInt64}, // decodes whatever it was given
 	}
 }
 
@@ -104,6 +163,49 @@ func equalCommand(a, b ledger.Command) bool {
 		return false
 	}
 	a.Expiry, b.Expiry = time.Time{}, time.Time{}
+	return reflect.DeepEqual(a, b)
+}
+
+// sameTime reports whether a and b are the same instant, zero or not.
+func sameTime(a, b time.Time) bool { return a.Equal(b) && a.IsZero() == b.IsZero() }
+
+func equalWindow(a, b ledger.Window) bool {
+	if !sameTime(a.Opened, b.Opened) || !sameTime(a.Closed, b.Closed) {
+		return false
+	}
+	a.Opened, a.Closed, b.Opened, b.Closed = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if len(a.Flows) == 0 && len(b.Flows) == 0 {
+		a.Flows, b.Flows = nil, nil
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func equalSettlement(a, b ledger.Settlement) bool {
+	if !sameTime(a.Created, b.Created) || !sameTime(a.Updated, b.Updated) || len(a.History) != len(b.History) {
+		return false
+	}
+	a.Created, a.Updated, b.Created, b.Updated = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	a.History, b.History = slices.Clone(a.History), slices.Clone(b.History)
+	for i := range a.History {
+		if !sameTime(a.History[i].At, b.History[i].At) {
+			return false
+		}
+		a.History[i].At, b.History[i].At = time.Time{}, time.Time{}
+	}
+	for _, s := range []*ledger.Settlement{&a, &b} {
+		if len(s.Windows) == 0 {
+			s.Windows = nil
+		}
+		if len(s.Nets) == 0 {
+			s.Nets = nil
+		}
+		if len(s.Owed) == 0 {
+			s.Owed = nil
+		}
+		if len(s.History) == 0 {
+			s.History = nil
+		}
+	}
 	return reflect.DeepEqual(a, b)
 }
 
@@ -167,6 +269,83 @@ func TestAccountRoundTrip(t *testing.T) {
 	}
 }
 
+func TestWindowRoundTrip(t *testing.T) {
+	for _, w := range sampleWindows() {
+		t.Run(fmt.Sprint(w.ID), func(t *testing.T) {
+			b := ledger.AppendWindow([]byte("prefix"), &w)
+			if !bytes.HasPrefix(b, []byte("prefix")) {
+				t.Fatalf("AppendWindow did not append")
+			}
+			got, err := ledger.DecodeWindow(b[len("prefix"):])
+			if err != nil {
+				t.Fatalf("DecodeWindow: %v", err)
+			}
+			if !equalWindow(got, w) {
+				t.Errorf("round trip\n got %+v\nwant %+v", got, w)
+			}
+			if got.Opened.Location() != time.UTC {
+				t.Errorf("decoded time in %v, want UTC", got.Opened.Location())
+			}
+		})
+	}
+}
+
+func TestSettlementRoundTrip(t *testing.T) {
+	for _, s := range sampleSettlements() {
+		t.Run(fmt.Sprint(s.ID), func(t *testing.T) {
+			got, err := ledger.DecodeSettlement(ledger.AppendSettlement(nil, &s))
+			if err != nil {
+				t.Fatalf("DecodeSettlement: %v", err)
+			}
+			if !equalSettlement(got, s) {
+				t.Errorf("round trip\n got %+v\nwant %+v", got, s)
+			}
+		})
+	}
+}
+
+// Records a ledger made round trip as they are, times included: a store
+// hands back what Changes gave it.
+func TestLedgerRecordsRoundTrip(t *testing.T) {
+	l := settlementAt(t, ledger.SettlementAborted)
+	mustApply(t, l, at(20), createCmd(1))
+	mustApply(t, l, at(21), stateCmd(2, ledger.SettlementRecorded, "ok"))
+	pay(t, l, at(22), 50, "USD", "a", "b", 1)
+	for _, w := range l.Windows("", true) {
+		if got, err := ledger.DecodeWindow(ledger.AppendWindow(nil, &w)); err != nil || !reflect.DeepEqual(got, w) {
+			t.Errorf("window %+v round trips to %+v, %v", w, got, err)
+		}
+	}
+	for _, s := range l.Settlements() {
+		if got, err := ledger.DecodeSettlement(ledger.AppendSettlement(nil, &s)); err != nil || !reflect.DeepEqual(got, s) {
+			t.Errorf("settlement %+v round trips to %+v, %v", s, got, err)
+		}
+	}
+	tr, _ := l.InMemory(tid(50))
+	if got, err := ledger.DecodeTransfer(ledger.AppendTransfer(nil, &tr)); err != nil || !reflect.DeepEqual(got, tr) || got.Window != 2 {
+		t.Errorf("transfer %+v round trips to %+v, %v", tr, got, err)
+	}
+}
+
+// Transfers stored before they had a window decode with none.
+func TestDecodeTransferVersion1(t *testing.T) {
+	for _, tr := range sampleTransfers() {
+		tr.Window = 0
+		b := ledger.AppendTransfer(nil, &tr)
+		if b[0] != 2 || b[len(b)-1] != 0 {
+			t.Fatalf("transfer encoding starts %d and ends %d, want version 2 and window 0", b[0], b[len(b)-1])
+		}
+		v1 := append([]byte{1}, b[1:len(b)-1]...)
+		got, err := ledger.DecodeTransfer(v1)
+		if err != nil || !equalTransfer(got, tr) {
+			t.Errorf("version 1 record decodes to %+v, %v; want %+v", got, err, tr)
+		}
+		if err := func() error { _, err := ledger.DecodeTransfer(append(v1, 0)); return err }(); !errors.Is(err, ledger.ErrCorrupt) {
+			t.Errorf("version 1 record with a window: error %v, want ErrCorrupt", err)
+		}
+	}
+}
+
 func TestCommandRoundTrip(t *testing.T) {
 	cmds := sampleCommands()
 	seen := map[ledger.Op]bool{}
@@ -188,7 +367,7 @@ func TestCommandRoundTrip(t *testing.T) {
 		})
 		all = ledger.AppendCommand(all, &c)
 	}
-	for op := ledger.OpCreateParticipant; op <= ledger.OpExpire; op++ {
+	for op := ledger.OpCreateParticipant; op <= ledger.OpSettlementState; op++ {
 		if !seen[op] {
 			t.Errorf("no sample command for %s", op)
 		}
@@ -232,6 +411,14 @@ func encodings() []struct {
 	decP := func(b []byte) error { _, err := ledger.DecodeParticipant(b); return err }
 	decA := func(b []byte) error { _, err := ledger.DecodeAccount(b); return err }
 	decC := func(b []byte) error { _, _, err := ledger.DecodeCommand(b); return err }
+	decW := func(b []byte) error { _, err := ledger.DecodeWindow(b); return err }
+	decS := func(b []byte) error { _, err := ledger.DecodeSettlement(b); return err }
+	for _, w := range sampleWindows() {
+		out = append(out, enc{fmt.Sprintf("window %d", w.ID), ledger.AppendWindow(nil, &w), decW})
+	}
+	for _, s := range sampleSettlements() {
+		out = append(out, enc{fmt.Sprintf("settlement %d", s.ID), ledger.AppendSettlement(nil, &s), decS})
+	}
 	for _, tr := range sampleTransfers() {
 		out = append(out, enc{"transfer " + tr.Kind.String() + " " + tr.State.String(), ledger.AppendTransfer(nil, &tr), decT})
 	}
@@ -285,7 +472,7 @@ func TestDecodeGarbage(t *testing.T) {
 		decode func([]byte) error
 	}{
 		{"transfer version 0", with(0, 0), func(b []byte) error { _, err := ledger.DecodeTransfer(b); return err }},
-		{"transfer version 2", with(0, 2), func(b []byte) error { _, err := ledger.DecodeTransfer(b); return err }},
+		{"transfer version 3", with(0, 3), func(b []byte) error { _, err := ledger.DecodeTransfer(b); return err }},
 		{"transfer kind 0", with(1, 0), func(b []byte) error { _, err := ledger.DecodeTransfer(b); return err }},
 		{"transfer kind 4", with(1, 4), func(b []byte) error { _, err := ledger.DecodeTransfer(b); return err }},
 		{"transfer state 0", with(2, 0), func(b []byte) error { _, err := ledger.DecodeTransfer(b); return err }},
@@ -297,16 +484,91 @@ func TestDecodeGarbage(t *testing.T) {
 		{"account version", []byte{0}, func(b []byte) error { _, err := ledger.DecodeAccount(b); return err }},
 		{"account overlong varint", append([]byte{1, 0, 0, 1}, bytes.Repeat([]byte{0xff}, 11)...), func(b []byte) error { _, err := ledger.DecodeAccount(b); return err }},
 		{"command op 0", []byte{0, 1, 2, 3}, func(b []byte) error { _, _, err := ledger.DecodeCommand(b); return err }},
-		{"command op 13", []byte{13}, func(b []byte) error { _, _, err := ledger.DecodeCommand(b); return err }},
+		{"command op 17", []byte{17}, func(b []byte) error { _, _, err := ledger.DecodeCommand(b); return err }},
 		{"command op 255", []byte{255, 0}, func(b []byte) error { _, _, err := ledger.DecodeCommand(b); return err }},
 		{"empty command", nil, func(b []byte) error { _, _, err := ledger.DecodeCommand(b); return err }},
 		{"command huge string", []byte{byte(ledger.OpCreateParticipant), 0xff, 0xff, 0xff, 0xff, 0x0f, 'a'}, func(b []byte) error { _, _, err := ledger.DecodeCommand(b); return err }},
+		{"create settlement huge count", []byte{byte(ledger.OpCreateSettlement), 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2}, func(b []byte) error { _, _, err := ledger.DecodeCommand(b); return err }},
+		{"create settlement count beyond the bytes", []byte{byte(ledger.OpCreateSettlement), 0, 3, 1, 2}, func(b []byte) error { _, _, err := ledger.DecodeCommand(b); return err }},
+		{"create settlement overlong window id", append([]byte{byte(ledger.OpCreateSettlement), 0, 1}, bytes.Repeat([]byte{0xff}, 11)...), func(b []byte) error { _, _, err := ledger.DecodeCommand(b); return err }},
+		{"set model truncated", []byte{byte(ledger.OpSetModel), 3, 'U', 'S', 'D'}, func(b []byte) error { _, _, err := ledger.DecodeCommand(b); return err }},
+		{"settlement state truncated", []byte{byte(ledger.OpSettlementState), 1, byte(ledger.SettlementAborted)}, func(b []byte) error { _, _, err := ledger.DecodeCommand(b); return err }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := tt.decode(tt.b); !errors.Is(err, ledger.ErrCorrupt) {
 				t.Errorf("error %v, want ErrCorrupt", err)
 			}
 		})
+	}
+}
+
+func TestDecodeWindowGarbage(t *testing.T) {
+	w := sampleWindows()[1]
+	valid := ledger.AppendWindow(nil, &w)
+	// ver id currency(3 bytes) model state ...
+	with := func(i int, v byte) []byte { b := bytes.Clone(valid); b[i] = v; return b }
+	for _, tt := range []struct {
+		name string
+		b    []byte
+	}{
+		{"empty", nil},
+		{"version 0", with(0, 0)},
+		{"version 2", with(0, 2)},
+		{"model 0", with(6, 0)},
+		{"model 4", with(6, 4)},
+		{"state 0", with(7, 0)},
+		{"state 5", with(7, 5)},
+		{"huge flow count", append([]byte{1, 1, 3, 'U', 'S', 'D', 1, 1, 0, 0, 0, 0, 0}, 0xff, 0xff, 0xff, 0xff, 0x0f)},
+		{"flow count beyond the bytes", []byte{1, 1, 3, 'U', 'S', 'D', 1, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ledger.DecodeWindow(tt.b)
+			if !errors.Is(err, ledger.ErrCorrupt) || !reflect.DeepEqual(got, ledger.Window{}) {
+				t.Errorf("DecodeWindow = %+v, %v; want ErrCorrupt", got, err)
+			}
+		})
+	}
+	if _, err := ledger.DecodeWindow([]byte{1, 1, 3, 'U', 'S', 'D', 1, 1, 0, 0, 0, 0, 0, 0}); err != nil {
+		t.Errorf("the smallest window does not decode: %v", err)
+	}
+}
+
+func TestDecodeSettlementGarbage(t *testing.T) {
+	s := sampleSettlements()[0]
+	valid := ledger.AppendSettlement(nil, &s)
+	// ver id currency(3 bytes) model state ...
+	with := func(i int, v byte) []byte { b := bytes.Clone(valid); b[i] = v; return b }
+	// ver id currency model state created updated reason count amount position
+	head := []byte{1, 1, 3, 'U', 'S', 'D', 1, 1, 0, 0, 0, 0, 0, 0}
+	cat := func(parts ...[]byte) []byte { return slices.Concat(append([][]byte{head}, parts...)...) }
+	huge := []byte{0xff, 0xff, 0xff, 0xff, 0x0f}
+	for _, tt := range []struct {
+		name string
+		b    []byte
+	}{
+		{"empty", nil},
+		{"version 0", with(0, 0)},
+		{"version 2", with(0, 2)},
+		{"model 0", with(6, 0)},
+		{"model 4", with(6, 4)},
+		{"state 0", with(7, 0)},
+		{"state 7", with(7, 7)},
+		{"huge window count", cat(huge)},
+		{"huge net count", cat([]byte{0}, huge)},
+		{"net count beyond the bytes", cat([]byte{0, 1, 0, 0, 0, 0, 0}, []byte{0, 0})},
+		{"huge owed count", cat([]byte{0, 0}, huge)},
+		{"huge history count", cat([]byte{0, 0, 0}, huge)},
+		{"history count beyond the bytes", cat([]byte{0, 0, 0, 1, 1, 0})},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ledger.DecodeSettlement(tt.b)
+			if !errors.Is(err, ledger.ErrCorrupt) || !reflect.DeepEqual(got, ledger.Settlement{}) {
+				t.Errorf("DecodeSettlement = %+v, %v; want ErrCorrupt", got, err)
+			}
+		})
+	}
+	if _, err := ledger.DecodeSettlement(cat([]byte{0, 0, 0, 0})); err != nil {
+		t.Errorf("the smallest settlement does not decode: %v", err)
 	}
 }
 
@@ -423,6 +685,30 @@ func FuzzDecodeRecords(f *testing.F) {
 			}
 		} else if !errors.Is(err, ledger.ErrCorrupt) {
 			t.Fatalf("account error %v does not wrap ErrCorrupt", err)
+		}
+		if w, err := ledger.DecodeWindow(b); err == nil {
+			b2 := ledger.AppendWindow(nil, &w)
+			w2, err := ledger.DecodeWindow(b2)
+			if err != nil || !equalWindow(w, w2) {
+				t.Fatalf("window %+v round trips to %+v, %v", w, w2, err)
+			}
+			if b3 := ledger.AppendWindow(nil, &w2); !bytes.Equal(b2, b3) {
+				t.Fatalf("window encoding is not stable: %x then %x", b2, b3)
+			}
+		} else if !errors.Is(err, ledger.ErrCorrupt) {
+			t.Fatalf("window error %v does not wrap ErrCorrupt", err)
+		}
+		if s, err := ledger.DecodeSettlement(b); err == nil {
+			b2 := ledger.AppendSettlement(nil, &s)
+			s2, err := ledger.DecodeSettlement(b2)
+			if err != nil || !equalSettlement(s, s2) {
+				t.Fatalf("settlement %+v round trips to %+v, %v", s, s2, err)
+			}
+			if b3 := ledger.AppendSettlement(nil, &s2); !bytes.Equal(b2, b3) {
+				t.Fatalf("settlement encoding is not stable: %x then %x", b2, b3)
+			}
+		} else if !errors.Is(err, ledger.ErrCorrupt) {
+			t.Fatalf("settlement error %v does not wrap ErrCorrupt", err)
 		}
 	})
 }

@@ -52,6 +52,10 @@ const (
 	OpFulfil            Op = 10
 	OpAbort             Op = 11
 	OpExpire            Op = 12
+	OpSetModel          Op = 13
+	OpCloseWindow       Op = 14
+	OpCreateSettlement  Op = 15
+	OpSettlementState   Op = 16
 )
 
 var opNames = [...]string{
@@ -67,6 +71,10 @@ var opNames = [...]string{
 	OpFulfil:            "FULFIL",
 	OpAbort:             "ABORT",
 	OpExpire:            "EXPIRE",
+	OpSetModel:          "SET_SETTLEMENT_MODEL",
+	OpCloseWindow:       "CLOSE_WINDOW",
+	OpCreateSettlement:  "CREATE_SETTLEMENT",
+	OpSettlementState:   "SETTLEMENT_STATE",
 }
 
 func (o Op) String() string {
@@ -93,6 +101,10 @@ func (o Op) String() string {
 //	Fulfil             ID, Fulfilment, Participant (optional)
 //	Abort              ID, Reason, Participant (optional)
 //	Expire             ID
+//	SetModel           Currency, Model
+//	CloseWindow        Currency, Window (0 for the open one)
+//	CreateSettlement   Currency (optional), Windows
+//	SettlementState    Settlement, SettlementState, Reason
 type Command struct {
 	Op          Op
 	ID          ID
@@ -108,14 +120,22 @@ type Command struct {
 	Fingerprint [32]byte
 	Expiry      time.Time
 	Reason      string
+
+	Model           Model
+	Window          uint64
+	Windows         []uint64
+	Settlement      uint64
+	SettlementState SettlementState
 }
 
 // Result is what a successful command returns: the state after it of the
-// transfer or participant it touched. Duplicate is true when the command
-// repeated one already applied and changed nothing.
+// transfer, participant, window or settlement it touched. Duplicate is true
+// when the command repeated one already applied and changed nothing.
 type Result struct {
 	Transfer    Transfer
 	Participant Participant
+	Window      *Window     // SetModel (the open window), CloseWindow (the closed one)
+	Settlement  *Settlement // CreateSettlement, SettlementState
 	Duplicate   bool
 }
 
@@ -145,6 +165,10 @@ type Ledger struct {
 	flushing     []ID             // final before the last Changes, until Forget
 	expiries     expiryHeap
 	finalized    Finalized
+	settlementState
+
+	trackPositions bool
+	positions      []AccountKey // position accounts touched since TouchedPositions
 
 	changedParticipants map[string]struct{}
 	changedAccounts     map[AccountKey]struct{}
@@ -154,7 +178,7 @@ type Ledger struct {
 // New returns an empty ledger. finalized may be nil when no transfer has been
 // made durable yet (tests, replays that keep everything).
 func New(finalized Finalized) *Ledger {
-	return &Ledger{
+	l := &Ledger{
 		participants:        make(map[string]*Participant),
 		accounts:            make(map[AccountKey]*Account),
 		mem:                 make(map[ID]*Transfer),
@@ -164,6 +188,8 @@ func New(finalized Finalized) *Ledger {
 		changedAccounts:     make(map[AccountKey]struct{}),
 		changedTransfers:    make(map[ID]bool),
 	}
+	l.settlementState.init()
+	return l
 }
 
 // Restore loads state saved from an earlier Ledger into an empty one.
@@ -274,6 +300,8 @@ type Changes struct {
 	Participants []Participant
 	Accounts     []Account
 	Transfers    []TransferChange
+	Windows      []Window
+	Settlements  []Settlement
 }
 
 // TransferChange is a transfer's state after a batch; New says it was created
@@ -305,6 +333,14 @@ func (l *Ledger) Changes() Changes {
 		c.Transfers = append(c.Transfers, TransferChange{Transfer: *l.mem[id], New: isNew})
 	}
 	clear(l.changedTransfers)
+	for id := range l.changedWindows {
+		c.Windows = append(c.Windows, l.windows[id].clone())
+	}
+	clear(l.changedWindows)
+	for id := range l.changedSettlements {
+		c.Settlements = append(c.Settlements, l.settlements[id].clone())
+	}
+	clear(l.changedSettlements)
 	l.done, l.flushing = l.flushing[:0], l.done
 	return c
 }
@@ -373,7 +409,7 @@ func (l *Ledger) Apply(now time.Time, c *Command) (Result, error) {
 	case OpSetStatus:
 		return l.setStatus(c)
 	case OpEnableCurrency:
-		return l.enableCurrency(c)
+		return l.enableCurrency(now, c)
 	case OpSetNDC:
 		return l.setNDC(c)
 	case OpFundsIn, OpFundsOutReserve:
@@ -388,6 +424,14 @@ func (l *Ledger) Apply(now time.Time, c *Command) (Result, error) {
 		return l.abort(now, c)
 	case OpExpire:
 		return l.expire(now, c)
+	case OpSetModel:
+		return l.setModel(now, c)
+	case OpCloseWindow:
+		return l.closeWindowCmd(now, c)
+	case OpCreateSettlement:
+		return l.createSettlement(now, c)
+	case OpSettlementState:
+		return l.settlementStateCmd(now, c)
 	}
 	return Result{}, fmt.Errorf("%w: unknown operation %d", ErrInvalidCommand, c.Op)
 }
@@ -465,7 +509,7 @@ func (l *Ledger) setStatus(c *Command) (Result, error) {
 	return Result{Participant: p.clone()}, nil
 }
 
-func (l *Ledger) enableCurrency(c *Command) (Result, error) {
+func (l *Ledger) enableCurrency(now time.Time, c *Command) (Result, error) {
 	p, err := l.participant(c.Participant)
 	if err != nil {
 		return Result{}, err
@@ -489,6 +533,7 @@ func (l *Ledger) enableCurrency(c *Command) (Result, error) {
 	l.openAccount(AccountKey{HubID, c.Currency, AccountHubMultilateral})
 	l.openAccount(AccountKey{HubID, c.Currency, AccountHubReconciliation})
 	l.openAccount(AccountKey{HubID, c.Currency, AccountHubFees})
+	l.openFirstWindow(now, c.Currency)
 	return Result{Participant: p.clone()}, nil
 }
 
@@ -515,6 +560,9 @@ func (l *Ledger) setNDC(c *Command) (Result, error) {
 			}
 			p.Currencies[i].NDC = c.Amount
 			l.changedParticipants[p.ID] = struct{}{}
+			if l.trackPositions {
+				l.positions = append(l.positions, AccountKey{p.ID, c.Currency, AccountPosition})
+			}
 			return Result{Participant: p.clone()}, nil
 		}
 	}
@@ -531,7 +579,12 @@ func (l *Ledger) account(participant, currency string, t AccountType) *Account {
 	return a
 }
 
-func (l *Ledger) touch(a *Account) { l.changedAccounts[a.AccountKey] = struct{}{} }
+func (l *Ledger) touch(a *Account) {
+	l.changedAccounts[a.AccountKey] = struct{}{}
+	if l.trackPositions && a.Type == AccountPosition {
+		l.positions = append(l.positions, a.AccountKey)
+	}
+}
 
 // sameRequest reports whether c asks for what t already is.
 func sameRequest(t *Transfer, c *Command) bool {
@@ -780,6 +833,9 @@ func (l *Ledger) fulfil(now time.Time, c *Command) (Result, error) {
 	cr, ok2 := add(payeePos.CreditsPosted, t.Amount)
 	if !ok1 || !ok2 {
 		return Result{}, ErrOverflow
+	}
+	if err := l.joinWindow(t); err != nil {
+		return Result{}, err
 	}
 	pos.DebitsPosted, payeePos.CreditsPosted = d, cr
 	pos.DebitsPending -= t.Amount

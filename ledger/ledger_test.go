@@ -786,7 +786,7 @@ func TestFulfil(t *testing.T) {
 	t.Run("commits", func(t *testing.T) {
 		l, want := setup(t)
 		r := mustApply(t, l, t1, fulfil(1))
-		want.State, want.Fulfilment, want.Completed = ledger.StateCommitted, ful(1), t1
+		want.State, want.Fulfilment, want.Completed, want.Window = ledger.StateCommitted, ful(1), t1, 1
 		if r.Duplicate || !reflect.DeepEqual(r.Transfer, want) {
 			t.Fatalf("fulfil = %+v\nwant %+v", r, want)
 		}
@@ -998,7 +998,7 @@ func TestStrings(t *testing.T) {
 
 func TestUnknownOp(t *testing.T) {
 	l := newLedger(t)
-	for _, op := range []ledger.Op{0, 13, 255} {
+	for _, op := range []ledger.Op{0, 17, 255} {
 		mustFail(t, l, t0, ledger.Command{Op: op, ID: tid(1)}, ledger.ErrInvalidCommand)
 	}
 }
@@ -1133,6 +1133,9 @@ func TestChangesAndForget(t *testing.T) {
 		if err := l2.Restore(l.Participants(), l.Accounts(), l.Pending()); err != nil {
 			t.Fatal(err)
 		}
+		if err := l2.RestoreSettlement(l.Windows("", true), l.Settlements()); err != nil {
+			t.Fatal(err)
+		}
 		mustFail(t, l2, t0, fulfil(2), ledger.ErrTransferNotFound)
 	})
 }
@@ -1146,6 +1149,9 @@ func TestRestore(t *testing.T) {
 
 	l2 := ledger.New(nil)
 	if err := l2.Restore(want.Participants, want.Accounts, want.Pending); err != nil {
+		t.Fatal(err)
+	}
+	if err := l2.RestoreSettlement(l.Windows("", true), l.Settlements()); err != nil {
 		t.Fatal(err)
 	}
 	if got := snapshot(l2); !reflect.DeepEqual(got, want) {

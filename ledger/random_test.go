@@ -60,6 +60,7 @@ type model struct {
 	transfers map[ledger.ID]*ledger.Transfer
 	ids       []ledger.ID            // every transfer id, in creation order
 	reserved  map[ledger.ID]struct{} // reserved transfers of every kind
+	windows   map[string]uint64      // the open settlement window of each currency
 }
 
 type logged struct {
@@ -112,6 +113,7 @@ func newHarness(t *testing.T, seed uint64) *harness {
 			accts:     map[ledger.AccountKey]*ledger.Account{},
 			transfers: map[ledger.ID]*ledger.Transfer{},
 			reserved:  map[ledger.ID]struct{}{},
+			windows:   map[string]uint64{},
 		},
 	}
 	h.stored.parts = map[string]ledger.Participant{}
@@ -746,6 +748,9 @@ func (m *model) apply(now time.Time, c *ledger.Command) (ledger.Result, error) {
 			return ledger.Result{Participant: cloneParticipant(p), Duplicate: true}, nil
 		}
 		p.Currencies = append(p.Currencies, ledger.CurrencyLimit{Currency: c.Currency})
+		if _, ok := m.windows[c.Currency]; !ok {
+			m.windows[c.Currency] = uint64(len(m.windows) + 1)
+		}
 		slices.SortFunc(p.Currencies, func(a, b ledger.CurrencyLimit) int { return strings.Compare(a.Currency, b.Currency) })
 		for _, k := range []ledger.AccountKey{
 			{Participant: p.ID, Currency: c.Currency, Type: ledger.AccountPosition},
@@ -940,6 +945,7 @@ func (m *model) finish(now time.Time, c *ledger.Command) (ledger.Result, error) 
 		payee.CreditsPosted += t.Amount
 		payee.CreditsPending -= t.Amount
 		t.Fulfilment = c.Fulfilment
+		t.Window = m.windows[t.Currency]
 	case ledger.OpAbort:
 		m.release(t)
 		t.Reason = c.Reason

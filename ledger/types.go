@@ -162,6 +162,7 @@ type Transfer struct {
 	Created     time.Time
 	Completed   time.Time // zero until the transfer is final
 	Reason      string    // why it was aborted, if it was
+	Window      uint64    // the settlement window a committed payment joined
 }
 
 // Participant returns the non-hub participant of a funds movement.

@@ -101,6 +101,14 @@ func (f *FSP) route(in *inbound, buf *bytes.Buffer) (int, *protocolError) {
 		return 0, perr
 	}
 	in.resource, in.segs = segs[0], segs[1:]
+	if in.resource == "liquidityAlerts" && len(in.segs) == 0 && in.method == http.MethodPost {
+		// The hub's own webhook, not FSPIOP: a liquidity alert, kept in
+		// the event log.
+		if !json.Valid(in.body) {
+			return 0, badRequest(CodeMalformedSyntax, "liquidity alert is not JSON")
+		}
+		return http.StatusOK, nil
+	}
 	handler, perr := f.lookup(in)
 	if perr != nil {
 		return 0, perr

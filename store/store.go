@@ -16,6 +16,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/hutong/hutong/journal"
 	"github.com/hutong/hutong/ledger"
@@ -45,6 +46,8 @@ type Snapshot struct {
 	Participants []ledger.Participant
 	Accounts     []ledger.Account
 	Pending      []ledger.Transfer
+	Windows      []ledger.Window
+	Settlements  []ledger.Settlement
 }
 
 // Checkpoint is the state the journal up to Seq leaves behind, as changes
@@ -54,6 +57,8 @@ type Checkpoint struct {
 	Participants []ledger.Participant
 	Accounts     []ledger.Account
 	Transfers    []ledger.TransferChange
+	Windows      []ledger.Window
+	Settlements  []ledger.Settlement
 }
 
 // Store is a storage backend.
@@ -93,6 +98,14 @@ type Store interface {
 	// included) ordered by participant, currency and type.
 	Accounts(ctx context.Context, participant string) ([]ledger.Account, error)
 
+	// Windows returns the settlement windows ordered by id.
+	Windows(ctx context.Context) ([]ledger.Window, error)
+	// Settlements returns the settlements ordered by id.
+	Settlements(ctx context.Context) ([]ledger.Settlement, error)
+	// Completed calls fn for every final transfer with from <= Completed <
+	// to, in completion order (ties by id). The transfer is only valid
+	// during the call.
+	Completed(ctx context.Context, from, to time.Time, fn func(*ledger.Transfer) error) error
 	// Journal calls fn for each entry with Seq >= from, in order. The entry
 	// is only valid during the call.
 	Journal(ctx context.Context, from uint64, fn func(*journal.Entry) error) error

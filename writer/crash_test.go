@@ -24,6 +24,10 @@ func TestMain(m *testing.M) {
 		crashChild(dir)
 		os.Exit(0)
 	}
+	if spec := os.Getenv(settlementCrashEnv); spec != "" {
+		settlementCrashChild(spec)
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
 

@@ -74,6 +74,11 @@ type Config struct {
 	// Submit; expiries have no caller. It must not block and must not keep
 	// the slice.
 	OnExpire func(expired []ledger.Transfer)
+	// OnPositions, if set, is called from the syncer goroutine with every
+	// position a batch changed (or whose net debit cap it changed), once
+	// its journal entry is durable, in journal order: for liquidity alerts.
+	// It must not block and must not keep the slice.
+	OnPositions func(changed []ledger.Position)
 }
 
 // DefaultConfig returns the default configuration.
@@ -196,9 +201,10 @@ type Writer struct {
 // syncer, which makes its journal entry durable and then answers its
 // callers.
 type applied struct {
-	entry   *journal.Entry // nil when the batch changed nothing
-	reqs    []*request
-	expired []ledger.Transfer // for OnExpire
+	entry     *journal.Entry // nil when the batch changed nothing
+	reqs      []*request
+	expired   []ledger.Transfer // for OnExpire
+	positions []ledger.Position // for OnPositions
 	// participants, when the batch changed one, is the new set to publish
 	// once the batch is durable.
 	participants *map[string]ledger.Participant
@@ -227,6 +233,13 @@ func Open(ctx context.Context, s store.Store, cfg Config) (*Writer, error) {
 	if err := led.Restore(snap.Participants, snap.Accounts, snap.Pending); err != nil {
 		finder.Close()
 		return nil, err
+	}
+	if err := led.RestoreSettlement(snap.Windows, snap.Settlements); err != nil {
+		finder.Close()
+		return nil, err
+	}
+	if cfg.OnPositions != nil {
+		led.TrackPositions()
 	}
 	w := &Writer{
 		ids:        ids,
@@ -595,6 +608,8 @@ func (w *Writer) startCheckpoint() {
 		Participants: ch.Participants,
 		Accounts:     ch.Accounts,
 		Transfers:    ch.Transfers,
+		Windows:      ch.Windows,
+		Settlements:  ch.Settlements,
 	}
 }
 
@@ -699,6 +714,9 @@ func (w *Writer) process(reqs []*request) {
 	if participantsChanged {
 		a.participants = participantMap(w.led)
 	}
+	if w.cfg.OnPositions != nil {
+		a.positions = w.led.TouchedPositions()
+	}
 	if len(cmds) > 0 {
 		a.entry = &journal.Entry{Time: now, Commands: cmds}
 		w.head = a.entry.Seal(w.head)
@@ -765,6 +783,9 @@ func (w *Writer) syncer() {
 				}
 				if w.cfg.OnExpire != nil && len(b.expired) > 0 {
 					w.cfg.OnExpire(b.expired)
+				}
+				if w.cfg.OnPositions != nil && len(b.positions) > 0 {
+					w.cfg.OnPositions(b.positions)
 				}
 			}
 			for _, r := range b.reqs {

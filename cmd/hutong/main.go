@@ -1,11 +1,17 @@
 // Command hutong is the interoperability switch: it runs the hub, verifies
-// its ledger, simulates wallets and measures it.
+// its ledger, settles between participants, simulates wallets and measures
+// it.
 //
-//	hutong serve  [--data DIR] [--addr HOST:PORT] [--fspiop-addr HOST:PORT] [--demo]
+//	hutong serve  [--data DIR] [--addr HOST:PORT] [--fspiop-addr HOST:PORT] [--demo] [--close-windows SPEC --timezone TZ]
+//	hutong settlement (models | windows | close-window | create | state | settle | ...) [--admin URL]
+//	hutong report (window | settlement) ID [--format json|csv]
+//	hutong statement --participant X --currency C --account POSITION|SETTLEMENT [--from T --to T] [--format json|csv|camt053]
+//	hutong reconcile --participant X --file their-records.csv [--from T --to T]
 //	hutong verify --data DIR
 //	hutong sim    --fsp ID [--hub URL] [--admin URL] [--setup] [--pay-to TYPE/ID ...]
 //	hutong bench ledger [--duration D | --transfers N] [--submitters N]
 //	hutong bench e2e [--mode p2p|transfer] [--duration D] [--concurrency N]
+//	hutong bench settlement [--transfers N] [--load N]
 package main
 
 import (
@@ -15,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // --timezone works on machines without a time zone database
 )
 
 func main() {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hutong/hutong/audit"
 	"github.com/hutong/hutong/bench"
+	"github.com/hutong/hutong/closing"
 	"github.com/hutong/hutong/hub"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/money"
@@ -54,7 +55,7 @@ func Run(ctx context.Context, args []string) error {
 			runtime.GOMAXPROCS(procs)
 		}
 	}
-	root.AddCommand(serveCmd(ctx), verifyCmd(ctx), benchCmd(ctx), simCmd(ctx))
+	root.AddCommand(serveCmd(ctx), verifyCmd(ctx), benchCmd(ctx), simCmd(ctx), settlementCmd(ctx), reportCmd(ctx), statementCmd(ctx), reconcileCmd(ctx))
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }
@@ -70,6 +71,8 @@ func serveCmd(ctx context.Context) *cobra.Command {
 		apiAddr string
 		demo    bool
 		verbose bool
+		closeAt string
+		zone    string
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -87,9 +90,26 @@ func serveCmd(ctx context.Context) *cobra.Command {
 			if dataDir == "" {
 				return errors.New("serve needs --data DIR (or --demo, which uses a directory under the system's temporary directory)")
 			}
-			return serve(ctx, log, cmd.OutOrStdout(), dataDir, addr, apiAddr, demo)
+			cfg := hub.Config{Dir: dataDir, AdminAddr: addr, APIAddr: apiAddr, Logger: log}
+			if demo && closeAt == "" {
+				closeAt = "every 1m"
+			}
+			if closeAt != "" {
+				loc, err := time.LoadLocation(zone)
+				if err != nil {
+					return fmt.Errorf("--timezone: %w", err)
+				}
+				s, err := closing.ParseSchedule(closeAt, loc)
+				if err != nil {
+					return fmt.Errorf("--close-windows: %w", err)
+				}
+				cfg.CloseWindows = &s
+			}
+			return serve(ctx, log, cmd.OutOrStdout(), cfg, demo)
 		},
 	}
+	c.Flags().StringVar(&closeAt, "close-windows", "", `close settlement windows on a schedule: "every 15m" or "at 00:00,12:00" (default: only when the operator closes them; "every 1m" with --demo)`)
+	c.Flags().StringVar(&zone, "timezone", "UTC", "time zone of --close-windows, as an IANA name such as Asia/Shanghai")
 	c.Flags().StringVar(&dataDir, "data", "", "directory of the embedded store (created if absent)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:7070", "address of the admin API (the hub operator's; keep it private)")
 	c.Flags().StringVar(&apiAddr, "fspiop-addr", "127.0.0.1:7071", "address of the FSPIOP API, where participants connect")
@@ -98,8 +118,9 @@ func serveCmd(ctx context.Context) *cobra.Command {
 	return c
 }
 
-func serve(ctx context.Context, log *slog.Logger, out io.Writer, dataDir, adminAddr, apiAddr string, demo bool) error {
-	h, err := hub.Start(ctx, hub.Config{Dir: dataDir, AdminAddr: adminAddr, APIAddr: apiAddr, Logger: log})
+func serve(ctx context.Context, log *slog.Logger, out io.Writer, cfg hub.Config, demo bool) error {
+	dataDir := cfg.Dir
+	h, err := hub.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -297,5 +318,40 @@ func benchCmd(ctx context.Context) *cobra.Command {
 	l.Flags().Uint64Var(&cfg.Seed, "seed", 1, "seed for ids and the choice of payer and payee")
 	c.AddCommand(l)
 	c.AddCommand(benchE2ECmd(ctx))
+	c.AddCommand(benchSettlementCmd(ctx))
+	return c
+}
+
+func benchSettlementCmd(ctx context.Context) *cobra.Command {
+	var cfg bench.SettlementConfig
+	var keep bool
+	c := &cobra.Command{
+		Use:   "settlement",
+		Short: "Close a settlement window of a million payments and settle it while payments keep flowing",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, cleanup, err := benchDir(cfg.Dir, "hutong-bench-settlement-", keep)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			cfg.Dir = dir
+			cfg.Progress = cmd.ErrOrStderr()
+			fmt.Fprintf(cmd.OutOrStdout(), "hutong bench settlement: store %s\n", cfg.Dir)
+			r, err := bench.Settlement(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(cmd.OutOrStdout(), r.String())
+			return nil
+		},
+	}
+	c.Flags().StringVar(&cfg.Dir, "data", "", "store directory (default: a new temporary directory, removed afterwards)")
+	c.Flags().BoolVar(&keep, "keep", false, "keep the temporary store directory")
+	c.Flags().Int64Var(&cfg.Transfers, "transfers", 1_000_000, "committed payments in the window before it closes")
+	c.Flags().IntVar(&cfg.Participants, "participants", 20, "participants the payments are spread over")
+	c.Flags().IntVar(&cfg.Load, "load", 64, "concurrent submitters paying while the window closes and settles")
+	c.Flags().DurationVar(&cfg.Around, "around", 3*time.Second, "how long the load runs before the close and after the settlement")
+	c.Flags().Uint64Var(&cfg.Seed, "seed", 1, "seed for ids and the choice of payer and payee")
 	return c
 }

@@ -45,6 +45,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -68,6 +69,8 @@ const (
 	prefixReserved    = 'r'
 	prefixCreated     = 'c'
 	prefixMeta        = 'm'
+	prefixWindow      = 'w'
+	prefixSettlement  = 's'
 
 	metaCheckpoint = 'c'
 )
@@ -482,6 +485,22 @@ func (s *Store) Checkpoint(_ context.Context, c *store.Checkpoint) error {
 			}
 		}
 	}
+	for i := range c.Windows {
+		w := &c.Windows[i]
+		key = binary.BigEndian.AppendUint64(append(key[:0], prefixWindow), w.ID)
+		buf = seal(key, ledger.AppendWindow(buf[:0], w))
+		if err := set(); err != nil {
+			return err
+		}
+	}
+	for i := range c.Settlements {
+		st := &c.Settlements[i]
+		key = binary.BigEndian.AppendUint64(append(key[:0], prefixSettlement), st.ID)
+		buf = seal(key, ledger.AppendSettlement(buf[:0], st))
+		if err := set(); err != nil {
+			return err
+		}
+	}
 	key = []byte{prefixMeta, metaCheckpoint}
 	count := s.transfers + uint64(len(news))
 	buf = binary.BigEndian.AppendUint64(buf[:0], c.Seq)
@@ -766,6 +785,12 @@ func (s *Store) Load(ctx context.Context) (store.Snapshot, error) {
 	if snap.Accounts, err = s.Accounts(ctx, ""); err != nil {
 		return snap, err
 	}
+	if snap.Windows, err = s.Windows(ctx); err != nil {
+		return snap, err
+	}
+	if snap.Settlements, err = s.Settlements(ctx); err != nil {
+		return snap, err
+	}
 	err = s.scan(ctx, []byte{prefixReserved}, func(key, rec []byte) error {
 		t, err := ledger.DecodeTransfer(rec)
 		if err != nil {
@@ -778,6 +803,87 @@ func (s *Store) Load(ctx context.Context) (store.Snapshot, error) {
 		return nil
 	})
 	return snap, err
+}
+
+// Windows implements store.Store.
+func (s *Store) Windows(ctx context.Context) ([]ledger.Window, error) {
+	if err := s.readable(); err != nil {
+		return nil, err
+	}
+	var out []ledger.Window
+	err := s.scan(ctx, []byte{prefixWindow}, func(key, rec []byte) error {
+		w, err := ledger.DecodeWindow(rec)
+		if err != nil {
+			return corrupt(key, err)
+		}
+		out = append(out, w)
+		return nil
+	})
+	return out, err
+}
+
+// Settlements implements store.Store.
+func (s *Store) Settlements(ctx context.Context) ([]ledger.Settlement, error) {
+	if err := s.readable(); err != nil {
+		return nil, err
+	}
+	var out []ledger.Settlement
+	err := s.scan(ctx, []byte{prefixSettlement}, func(key, rec []byte) error {
+		st, err := ledger.DecodeSettlement(rec)
+		if err != nil {
+			return corrupt(key, err)
+		}
+		out = append(out, st)
+		return nil
+	})
+	return out, err
+}
+
+// Completed implements store.Store. Final transfers are kept in the records
+// database under their completion time, so this is one range scan.
+func (s *Store) Completed(ctx context.Context, from, to time.Time, fn func(*ledger.Transfer) error) error {
+	if err := s.readable(); err != nil {
+		return err
+	}
+	if !from.Before(to) {
+		return nil
+	}
+	// Completion times are after 1970 and fit UnixNano; clamp the bounds to
+	// that range so the zero time and far futures work.
+	first, last := time.Unix(0, 0), time.Unix(0, math.MaxInt64)
+	if from.Before(first) {
+		from = first
+	}
+	lower := appendTimeKey(nil, prefixTransfer, from, ledger.ID{})
+	upper := []byte{prefixTransfer + 1}
+	if to.Before(last) {
+		upper = appendTimeKey(nil, prefixTransfer, to, ledger.ID{})
+	}
+	it, err := s.rdb.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	n := 0
+	for it.First(); it.Valid(); it.Next() {
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rec, err := open(it.Key(), it.Value())
+		if err != nil {
+			return corrupt(it.Key(), err)
+		}
+		t, err := ledger.DecodeTransfer(rec)
+		if err != nil {
+			return corrupt(it.Key(), err)
+		}
+		if err := fn(&t); err != nil {
+			return err
+		}
+	}
+	return it.Error()
 }
 
 // listScanLimit bounds the entries one ParticipantTransfers call reads, so

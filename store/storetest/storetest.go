@@ -68,6 +68,8 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		{"WritesAfterClose", testWritesAfterClose},
 		{"ReadsAfterClose", testReadsAfterClose},
 		{"KV", testKV},
+		{"Completed", testCompleted},
+		{"WindowsSettlements", testWindowsSettlements},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1143,4 +1145,136 @@ func testTransferCount(t *testing.T, h *harness) {
 		}
 		h.reopen()
 	}
+}
+
+func testCompleted(t *testing.T, h *harness) {
+	f := h.storeFixture()
+	var finals []ledger.Transfer
+	for _, tr := range f.transfers {
+		if tr.State.Final() {
+			finals = append(finals, tr)
+		}
+	}
+	slices.SortFunc(finals, func(a, b ledger.Transfer) int {
+		if c := a.Completed.Compare(b.Completed); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.ID[:], b.ID[:])
+	})
+	if len(finals) < 3 {
+		t.Fatalf("fixture has %d final transfers; the test needs 3", len(finals))
+	}
+	collect := func(from, to time.Time) []ledger.Transfer {
+		var got []ledger.Transfer
+		err := h.s.Completed(ctx(t), from, to, func(tr *ledger.Transfer) error {
+			got = append(got, *tr)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Completed(%v, %v): %v", from, to, err)
+		}
+		return got
+	}
+	within := func(from, to time.Time) []ledger.Transfer {
+		var want []ledger.Transfer
+		for _, tr := range finals {
+			if !tr.Completed.Before(from) && tr.Completed.Before(to) {
+				want = append(want, tr)
+			}
+		}
+		return want
+	}
+	mid := finals[len(finals)/2].Completed
+	far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, r := range []struct {
+		name     string
+		from, to time.Time
+	}{
+		{"all", time.Time{}, far},
+		{"before mid", time.Time{}, mid},
+		{"from mid", mid, far},
+		{"exactly mid", mid, mid.Add(1)},
+		{"empty", mid, mid},
+		{"reversed", far, time.Time{}},
+	} {
+		got, want := collect(r.from, r.to), within(r.from, r.to)
+		if len(got) != len(want) {
+			t.Errorf("%s: Completed gave %v, want %v", r.name, ids(got), ids(want))
+			continue
+		}
+		for i := range got {
+			if !sameTransfer(got[i], want[i]) {
+				t.Errorf("%s: #%d = %+v, want %+v", r.name, i, got[i], want[i])
+			}
+		}
+	}
+	stop := errors.New("stop")
+	if err := h.s.Completed(ctx(t), time.Time{}, far, func(*ledger.Transfer) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("Completed with a failing fn: %v, want its error", err)
+	}
+}
+
+func testWindowsSettlements(t *testing.T, h *harness) {
+	w1 := ledger.Window{ID: 1, Currency: "USD", Model: ledger.ModelMultilateral, State: ledger.WindowPendingSettlement,
+		Opened: t0, Closed: t0.Add(time.Hour), Settlement: 1, Count: 3, Amount: 600,
+		Flows: []ledger.Flow{{Payer: "a", Payee: "b", Count: 2, Amount: 500}, {Payer: "b", Payee: "a", Count: 1, Amount: 100}}}
+	w2 := ledger.Window{ID: 2, Currency: "USD", Model: ledger.ModelMultilateral, State: ledger.WindowOpen, Opened: t0.Add(time.Hour)}
+	s1 := ledger.Settlement{ID: 1, Currency: "USD", Model: ledger.ModelMultilateral, State: ledger.SettlementPending,
+		Windows: []uint64{1}, Created: t0.Add(2 * time.Hour), Updated: t0.Add(2 * time.Hour), Count: 3, Amount: 600, Position: 400,
+		Nets: []ledger.Net{{Participant: "a", Sent: 500, Received: 100, SentCount: 2, ReceivedCount: 1, Net: 400},
+			{Participant: "b", Sent: 100, Received: 500, SentCount: 1, ReceivedCount: 2, Net: -400}},
+		History: []ledger.StateChange{{State: ledger.SettlementPending, At: t0.Add(2 * time.Hour)}}}
+	h.checkpoint(store.Checkpoint{Windows: []ledger.Window{w2, w1}, Settlements: []ledger.Settlement{s1}})
+	// A later checkpoint changes one of each.
+	w2.Count, w2.Amount, w2.Flows = 1, 7, []ledger.Flow{{Payer: "b", Payee: "a", Count: 1, Amount: 7}}
+	s1.State = ledger.SettlementRecorded
+	s1.History = append(s1.History, ledger.StateChange{State: ledger.SettlementRecorded, At: t0.Add(3 * time.Hour)})
+	h.checkpoint(store.Checkpoint{Windows: []ledger.Window{w2}, Settlements: []ledger.Settlement{s1}})
+	check := func(when string) {
+		ws, err := h.s.Windows(ctx(t))
+		if err != nil {
+			t.Fatalf("%s: Windows: %v", when, err)
+		}
+		if want := []ledger.Window{w1, w2}; !reflect.DeepEqual(normWindows(ws), normWindows(want)) {
+			t.Errorf("%s: Windows = %+v\nwant %+v", when, ws, want)
+		}
+		ss, err := h.s.Settlements(ctx(t))
+		if err != nil {
+			t.Fatalf("%s: Settlements: %v", when, err)
+		}
+		if want := []ledger.Settlement{s1}; !reflect.DeepEqual(normSettlements(ss), normSettlements(want)) {
+			t.Errorf("%s: Settlements = %+v\nwant %+v", when, ss, want)
+		}
+		snap, err := h.s.Load(ctx(t))
+		if err != nil {
+			t.Fatalf("%s: Load: %v", when, err)
+		}
+		if len(snap.Windows) != 2 || len(snap.Settlements) != 1 {
+			t.Errorf("%s: Load gave %d windows and %d settlements, want 2 and 1", when, len(snap.Windows), len(snap.Settlements))
+		}
+	}
+	check("before reopening")
+	h.reopen()
+	check("after reopening")
+}
+
+func normWindows(ws []ledger.Window) []ledger.Window {
+	out := slices.Clone(ws)
+	for i := range out {
+		out[i].Opened, out[i].Closed = normTime(out[i].Opened), normTime(out[i].Closed)
+	}
+	return out
+}
+
+func normSettlements(ss []ledger.Settlement) []ledger.Settlement {
+	out := slices.Clone(ss)
+	for i := range out {
+		s := &out[i]
+		s.Created, s.Updated = normTime(s.Created), normTime(s.Updated)
+		s.History = slices.Clone(s.History)
+		for j := range s.History {
+			s.History[j].At = normTime(s.History[j].At)
+		}
+	}
+	return out
 }
