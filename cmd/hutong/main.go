@@ -4,6 +4,7 @@
 //
 //	hutong serve  [--data DIR] [--addr HOST:PORT] [--fspiop-addr HOST:PORT] [--demo] [--close-windows SPEC --timezone TZ]
 //	hutong settlement (models | windows | close-window | create | state | settle | ...) [--admin URL]
+//	hutong liquidity (ndc | funds-in | funds-out | funds-out-commit | funds-out-abort | accounts | alerts) ...
 //	hutong report (window | settlement) ID [--format json|csv]
 //	hutong statement --participant X --currency C --account POSITION|SETTLEMENT [--from T --to T] [--format json|csv|camt053]
 //	hutong reconcile --participant X --file their-records.csv [--from T --to T]

@@ -55,7 +55,7 @@ func Run(ctx context.Context, args []string) error {
 			runtime.GOMAXPROCS(procs)
 		}
 	}
-	root.AddCommand(serveCmd(ctx), verifyCmd(ctx), benchCmd(ctx), simCmd(ctx), settlementCmd(ctx), reportCmd(ctx), statementCmd(ctx), reconcileCmd(ctx))
+	root.AddCommand(serveCmd(ctx), verifyCmd(ctx), benchCmd(ctx), simCmd(ctx), settlementCmd(ctx), reportCmd(ctx), statementCmd(ctx), reconcileCmd(ctx), liquidityCmd(ctx))
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }
