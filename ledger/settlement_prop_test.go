@@ -1307,6 +1307,13 @@ func (s *sim) fullCheck() {
 // then the positions are the payments of the open windows alone.
 func (s *sim) settleAll() {
 	t := s.t
+	// Enough collateral everywhere that no settlement is refused for want
+	// of it; those refusals are tested along the way.
+	for _, cur := range s.curs {
+		for _, p := range s.enabled(cur) {
+			s.fundsIn(p, cur, 1_000_000_000)
+		}
+	}
 	for _, cur := range s.curs {
 		if id, ok := s.open[cur]; ok && s.rng.IntN(2) == 0 {
 			c := closeCmd(cur, id)
