@@ -123,7 +123,7 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 	// Positions that changed while nothing watched them: before a restart,
 	// or in the last batch before a shutdown.
 	var positions []ledger.Position
-	if err := h.Writer.Query(ctx, func(l *ledger.Ledger) { positions = liquidity.Positions(l) }); err != nil {
+	if err := h.Writer.Query(ctx, func(l *ledger.Ledger) { positions = l.Positions() }); err != nil {
 		return nil, err
 	}
 	h.Alerts.Observe(positions)

@@ -53,5 +53,6 @@ var (
 	ErrMixedWindows          = newError("MIXED_WINDOWS", "", "a settlement's windows must all be of one currency and one settlement model")
 	ErrGrossWindow           = newError("GROSS_WINDOW", "", "window settles gross: its payments settled as they committed")
 	ErrSettlementNotFound    = newError("SETTLEMENT_NOT_FOUND", "", "settlement not found")
+	ErrCollateralShort       = newError("INSUFFICIENT_COLLATERAL", "", "a net debtor's collateral does not cover what the settlement takes from it")
 	ErrSettlementTransition  = newError("SETTLEMENT_TRANSITION", "", "the settlement cannot move to that state")
 )

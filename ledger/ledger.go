@@ -168,7 +168,7 @@ type Ledger struct {
 	settlementState
 
 	trackPositions bool
-	positions      []AccountKey // position accounts touched since TouchedPositions
+	positions      map[*Account]struct{} // position accounts touched since TouchedPositions
 
 	changedParticipants map[string]struct{}
 	changedAccounts     map[AccountKey]struct{}
@@ -561,7 +561,7 @@ func (l *Ledger) setNDC(c *Command) (Result, error) {
 			p.Currencies[i].NDC = c.Amount
 			l.changedParticipants[p.ID] = struct{}{}
 			if l.trackPositions {
-				l.positions = append(l.positions, AccountKey{p.ID, c.Currency, AccountPosition})
+				l.positions[l.account(p.ID, c.Currency, AccountPosition)] = struct{}{}
 			}
 			return Result{Participant: p.clone()}, nil
 		}
@@ -582,7 +582,7 @@ func (l *Ledger) account(participant, currency string, t AccountType) *Account {
 func (l *Ledger) touch(a *Account) {
 	l.changedAccounts[a.AccountKey] = struct{}{}
 	if l.trackPositions && a.Type == AccountPosition {
-		l.positions = append(l.positions, a.AccountKey)
+		l.positions[a] = struct{}{}
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hutong/hutong/money"
 )
 
 // Settlement. Every currency has one open settlement window; each payment
@@ -510,15 +512,25 @@ const (
 // move applies legs to the accounts atomically: when any total would
 // overflow or go negative it returns ErrOverflow and changes nothing.
 func (l *Ledger) move(legs []Leg, how int) error {
-	work := make(map[AccountKey]Account, 2*len(legs))
+	// Copies of the accounts the legs touch, changed and checked before
+	// any is written back. A slice, not a map: under gross settlement this
+	// runs for every payment that commits, with two legs.
+	var small [4]Account
+	work := small[:0]
 	get := func(k AccountKey) *Account {
-		if _, ok := work[k]; !ok {
-			work[k] = *l.account(k.Participant, k.Currency, k.Type)
+		for i := range work {
+			if work[i].AccountKey == k {
+				return &work[i]
+			}
 		}
-		a := work[k]
-		return &a
+		work = append(work, *l.account(k.Participant, k.Currency, k.Type))
+		return &work[len(work)-1]
 	}
 	for _, leg := range legs {
+		// Look both up before changing either, so neither pointer is
+		// left behind by append.
+		get(leg.Debit)
+		get(leg.Credit)
 		d, c := get(leg.Debit), get(leg.Credit)
 		var ok [4]bool
 		switch how {
@@ -544,11 +556,11 @@ func (l *Ledger) move(legs []Leg, how int) error {
 		if !ok[0] || !ok[1] || !ok[2] || !ok[3] {
 			return ErrOverflow
 		}
-		work[leg.Debit], work[leg.Credit] = *d, *c
 	}
-	for k, a := range work {
-		*l.accounts[k] = a
-		l.touch(l.accounts[k])
+	for i := range work {
+		a := l.accounts[work[i].AccountKey]
+		*a = work[i]
+		l.touch(a)
 	}
 	return nil
 }
@@ -828,8 +840,10 @@ func (l *Ledger) coverable(s *Settlement) error {
 			return ErrOverflow
 		}
 		if avail < need[k] {
-			return fmt.Errorf("%w: %s holds %d in %s collateral not already reserved, and the settlement takes %d",
-				ErrInsufficientLiquidity, k.Participant, avail, k.Currency, need[k])
+			cur, _ := money.Lookup(k.Currency)
+			return fmt.Errorf("%w: %s has %s %s of collateral not already reserved and owes %s %s; record funds in of at least %s %s and reserve again",
+				ErrCollateralShort, k.Participant, money.Format(avail, cur), k.Currency, money.Format(need[k], cur), k.Currency,
+				money.Format(need[k]-avail, cur), k.Currency)
 		}
 	}
 	return nil
@@ -872,7 +886,10 @@ type Position struct {
 
 // TrackPositions makes the ledger remember which positions commands change,
 // for TouchedPositions.
-func (l *Ledger) TrackPositions() { l.trackPositions = true }
+func (l *Ledger) TrackPositions() {
+	l.trackPositions = true
+	l.positions = make(map[*Account]struct{})
+}
 
 // TouchedPositions returns the positions changed, or whose cap changed,
 // since it was last called, each once. It returns nil unless TrackPositions
@@ -881,18 +898,42 @@ func (l *Ledger) TouchedPositions() []Position {
 	if len(l.positions) == 0 {
 		return nil
 	}
-	slices.SortFunc(l.positions, AccountKey.Compare)
-	keys := slices.Compact(l.positions)
+	keys := make([]AccountKey, 0, len(l.positions))
+	for a := range l.positions {
+		keys = append(keys, a.AccountKey)
+	}
+	clear(l.positions)
+	slices.SortFunc(keys, AccountKey.Compare)
 	out := make([]Position, 0, len(keys))
 	for _, k := range keys {
-		a := l.accounts[k]
-		var ndc int64
-		if p, ok := l.participants[k.Participant]; ok {
-			lim, _ := p.Limit(k.Currency)
-			ndc = lim.NDC
-		}
-		out = append(out, Position{Participant: k.Participant, Currency: k.Currency, Balance: a.Balance(), Reserved: a.DebitsPending, NDC: ndc})
+		out = append(out, l.position(k))
 	}
-	l.positions = l.positions[:0]
 	return out
+}
+
+// Positions returns every participant's position in every currency it has
+// enabled, by participant then currency.
+func (l *Ledger) Positions() []Position {
+	var keys []AccountKey
+	for k := range l.accounts {
+		if k.Type == AccountPosition {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, AccountKey.Compare)
+	out := make([]Position, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, l.position(k))
+	}
+	return out
+}
+
+func (l *Ledger) position(k AccountKey) Position {
+	a := l.accounts[k]
+	var ndc int64
+	if p, ok := l.participants[k.Participant]; ok {
+		lim, _ := p.Limit(k.Currency)
+		ndc = lim.NDC
+	}
+	return Position{Participant: k.Participant, Currency: k.Currency, Balance: a.Balance(), Reserved: a.DebitsPending, NDC: ndc}
 }

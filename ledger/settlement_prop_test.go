@@ -956,7 +956,7 @@ func (s *sim) moveSettlement(id uint64, to ledger.SettlementState, reason string
 	case len(reason) > ledger.MaxReason:
 		want = []error{ledger.ErrInvalidCommand}
 	case to == ledger.SettlementReserved && !s.covered(st):
-		want = []error{ledger.ErrInsufficientLiquidity}
+		want = []error{ledger.ErrCollateralShort}
 	}
 	// What the positions and settlement accounts hold before, read from
 	// the ledger.

@@ -1408,3 +1408,53 @@ func TestSettlementOverflow(t *testing.T) {
 		})
 	}
 }
+
+// TestPositions checks the positions the ledger reports, all of them and
+// those a command changed.
+func TestPositions(t *testing.T) {
+	l := ledger.New(nil)
+	l.TrackPositions()
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	apply := func(c ledger.Command) {
+		t.Helper()
+		if _, err := l.Apply(now, &c); err != nil {
+			t.Fatalf("%v: %v", c.Op, err)
+		}
+	}
+	apply(ledger.Command{Op: ledger.OpCreateParticipant, Participant: "dfsp1", Name: "One"})
+	apply(ledger.Command{Op: ledger.OpCreateParticipant, Participant: "dfsp2", Name: "Two"})
+	apply(ledger.Command{Op: ledger.OpEnableCurrency, Participant: "dfsp1", Currency: "USD"})
+	apply(ledger.Command{Op: ledger.OpEnableCurrency, Participant: "dfsp1", Currency: "EUR"})
+	apply(ledger.Command{Op: ledger.OpEnableCurrency, Participant: "dfsp2", Currency: "USD"})
+	apply(ledger.Command{Op: ledger.OpSetNDC, Participant: "dfsp1", Currency: "USD", Amount: 1000})
+	apply(ledger.Command{Op: ledger.OpFundsIn, ID: positionID(t, "00000000-0000-4000-8000-000000000001"), Participant: "dfsp1", Currency: "USD", Amount: 5000})
+	var ful [32]byte
+	ful[0] = 1
+	apply(ledger.Command{Op: ledger.OpPrepare, ID: positionID(t, "00000000-0000-4000-8000-000000000002"), Payer: "dfsp1", Payee: "dfsp2",
+		Currency: "USD", Amount: 300, Condition: ledger.ConditionOf(ful), Expiry: now.Add(time.Minute)})
+
+	got := l.Positions()
+	want := []ledger.Position{
+		{Participant: "dfsp1", Currency: "EUR"},
+		{Participant: "dfsp1", Currency: "USD", Reserved: 300, NDC: 1000},
+		{Participant: "dfsp2", Currency: "USD"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Positions = %+v, want %+v", got, want)
+	}
+	// What the ledger reports as changed agrees.
+	for _, p := range l.TouchedPositions() {
+		if !slices.Contains(got, p) {
+			t.Errorf("touched position %+v is not among %+v", p, got)
+		}
+	}
+}
+
+func positionID(t *testing.T, s string) ledger.ID {
+	t.Helper()
+	id, err := ledger.ParseID(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

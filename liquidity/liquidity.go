@@ -52,9 +52,9 @@
 //
 // where <id> is 16 hex digits of the bitwise complement of the alert's
 // number, so that keys sort newest first. Open reads the levels back, so
-// that a restart neither alerts again nor misses a clear; observing
-// Positions once after Open catches up with what changed while no Monitor
-// was watching.
+// that a restart neither alerts again nor misses a clear; observing the
+// ledger's Positions once after Open catches up with what changed while no
+// Monitor was watching.
 package liquidity
 
 import (
@@ -647,28 +647,6 @@ func (m *Monitor) Stats() Stats {
 		Cleared:    m.stats.cleared.Load(),
 		Unrecorded: m.stats.unrecorded.Load(),
 	}
-}
-
-// Positions returns the position of every participant in every currency
-// it has enabled, sorted by participant and currency. Observing them once
-// after Open, from inside writer.Query, catches up with whatever changed
-// while no Monitor was watching.
-func Positions(l *ledger.Ledger) []ledger.Position {
-	var out []ledger.Position
-	for _, p := range l.Participants() {
-		for _, c := range p.Currencies {
-			a, ok := l.Account(ledger.AccountKey{Participant: p.ID, Currency: c.Currency, Type: ledger.AccountPosition})
-			if !ok {
-				continue
-			}
-			out = append(out, ledger.Position{Participant: p.ID, Currency: c.Currency,
-				Balance: a.Balance(), Reserved: a.DebitsPending, NDC: c.NDC})
-		}
-	}
-	slices.SortFunc(out, func(a, b ledger.Position) int {
-		return cmp.Or(cmp.Compare(a.Participant, b.Participant), cmp.Compare(a.Currency, b.Currency))
-	})
-	return out
 }
 
 // The webhook.

@@ -654,54 +654,6 @@ func TestOpenRefusesCorruptLevel(t *testing.T) {
 	}
 }
 
-func TestPositions(t *testing.T) {
-	l := ledger.New(nil)
-	l.TrackPositions()
-	now := t0
-	apply := func(c ledger.Command) {
-		t.Helper()
-		if _, err := l.Apply(now, &c); err != nil {
-			t.Fatalf("%v: %v", c.Op, err)
-		}
-	}
-	apply(ledger.Command{Op: ledger.OpCreateParticipant, Participant: "dfsp1", Name: "One"})
-	apply(ledger.Command{Op: ledger.OpCreateParticipant, Participant: "dfsp2", Name: "Two"})
-	apply(ledger.Command{Op: ledger.OpEnableCurrency, Participant: "dfsp1", Currency: "USD"})
-	apply(ledger.Command{Op: ledger.OpEnableCurrency, Participant: "dfsp1", Currency: "EUR"})
-	apply(ledger.Command{Op: ledger.OpEnableCurrency, Participant: "dfsp2", Currency: "USD"})
-	apply(ledger.Command{Op: ledger.OpSetNDC, Participant: "dfsp1", Currency: "USD", Amount: 1000})
-	apply(ledger.Command{Op: ledger.OpFundsIn, ID: mustID(t, "00000000-0000-4000-8000-000000000001"), Participant: "dfsp1", Currency: "USD", Amount: 5000})
-	var ful [32]byte
-	ful[0] = 1
-	apply(ledger.Command{Op: ledger.OpPrepare, ID: mustID(t, "00000000-0000-4000-8000-000000000002"), Payer: "dfsp1", Payee: "dfsp2",
-		Currency: "USD", Amount: 300, Condition: ledger.ConditionOf(ful), Expiry: now.Add(time.Minute)})
-
-	got := Positions(l)
-	want := []ledger.Position{
-		{Participant: "dfsp1", Currency: "EUR"},
-		{Participant: "dfsp1", Currency: "USD", Reserved: 300, NDC: 1000},
-		{Participant: "dfsp2", Currency: "USD"},
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("Positions = %+v, want %+v", got, want)
-	}
-	// What the ledger reports as changed agrees.
-	for _, p := range l.TouchedPositions() {
-		if !slices.Contains(got, p) {
-			t.Errorf("touched position %+v is not among %+v", p, got)
-		}
-	}
-}
-
-func mustID(t *testing.T, s string) ledger.ID {
-	t.Helper()
-	id, err := ledger.ParseID(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
 // TestRandomInvariants feeds random positions, some faster than they are
 // examined and across restarts, and checks after each flush that the levels
 // are those of the latest positions and that the alerts tell a consistent
