@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,10 +18,12 @@ import (
 
 	"github.com/hutong/hutong/audit"
 	"github.com/hutong/hutong/hub"
+	"github.com/hutong/hutong/internal/fastsrv"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/money"
 	"github.com/hutong/hutong/sim"
 	"github.com/hutong/hutong/store/pebble"
+	"github.com/valyala/fasthttp"
 )
 
 // E2EMode says how much of a payment the end-to-end benchmark runs.
@@ -828,39 +829,29 @@ func (r *e2eRun) check(ctx context.Context, h *hub.Hub, res *E2EResult) {
 	}
 }
 
-// rawHTTP measures round trips per second of a client with sim's
-// transport settings against a handler that reads the body and answers
-// 202, from concurrency goroutines for d, on loopback.
+// rawHTTP measures round trips per second of a client with the simulated
+// FSPs' settings (sim.NewClient) against a handler that reads the body and
+// answers 202, served by fastsrv, from concurrency goroutines for d, on
+// loopback.
 func rawHTTP(ctx context.Context, concurrency int, d time.Duration) (float64, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.Copy(io.Discard, r.Body)
-			w.WriteHeader(http.StatusAccepted)
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       5 * time.Minute,
-	}
+	srv := fastsrv.New(func(c *fasthttp.RequestCtx) {
+		_ = c.PostBody() // read with the request; the handler has it whole
+		c.SetStatusCode(fasthttp.StatusAccepted)
+	}, fastsrv.Config{Name: "bench"})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	client := sim.NewClient()
 	defer func() {
+		client.CloseIdleConnections()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		srv.Shutdown(sctx)
 		<-served
 	}()
-
-	var tr *http.Transport
-	if t, ok := sim.SharedClient().Transport.(*http.Transport); ok {
-		tr = t.Clone()
-	} else {
-		tr = http.DefaultTransport.(*http.Transport).Clone()
-	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
 	url := "http://" + ln.Addr().String() + "/transfers"
 	// About the size of a POST /transfers with its ILP packet.
 	body := []byte(`{"transferId":"` + strings.Repeat("0", 36) + `","ilpPacket":"` + strings.Repeat("A", 700) + `"}`)
@@ -873,27 +864,42 @@ func rawHTTP(ctx context.Context, concurrency int, d time.Duration) (float64, er
 		firstErr        error
 		wg              sync.WaitGroup
 	)
+	// One round trip as the simulated FSPs send it.
+	trip := func() error {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer func() {
+			fasthttp.ReleaseRequest(req)
+			fasthttp.ReleaseResponse(resp)
+		}()
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.SetRequestURI(url)
+		req.Header.SetContentType("application/vnd.interoperability.transfers+json;version=1.1")
+		req.Header.Set("Accept", "application/vnd.interoperability.transfers+json;version=1.1")
+		req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		req.Header.Set("FSPIOP-Source", "fsp1")
+		req.Header.Set("FSPIOP-Destination", "fsp2")
+		req.SetBodyRaw(body)
+		if err := client.Do(req, resp); err != nil {
+			return err
+		}
+		if resp.StatusCode() != fasthttp.StatusAccepted {
+			return fmt.Errorf("HTTP %d", resp.StatusCode())
+		}
+		return nil
+	}
 	began := time.Now()
 	for range concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for runCtx.Err() == nil {
-				req, _ := http.NewRequestWithContext(runCtx, http.MethodPost, url, bytes.NewReader(body))
-				req.Header["Content-Type"] = []string{"application/vnd.interoperability.transfers+json;version=1.1"}
-				req.Header["Date"] = []string{time.Now().UTC().Format(http.TimeFormat)}
-				req.Header["Fspiop-Source"] = []string{"fsp1"}
-				req.Header["Fspiop-Destination"] = []string{"fsp2"}
-				resp, err := client.Do(req)
-				if err != nil {
+				if err := trip(); err != nil {
 					if runCtx.Err() == nil {
 						failures.Add(1)
 						firstOnce.Do(func() { firstErr = err })
 					}
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
 				trips.Add(1)
 			}
 		}()

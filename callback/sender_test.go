@@ -169,6 +169,20 @@ func TestDeliver(t *testing.T) {
 	}
 }
 
+// TestEscapedPath: a party id with a slash or a space reaches the
+// participant escaped, inside its one path segment.
+func TestEscapedPath(t *testing.T) {
+	var srv server
+	ts := newServer(t, &srv)
+	f := newFixture(t, testConfig(), ts.URL)
+	f.s.Send(&Request{To: "dfsp1", Kind: PartiesPut, Method: http.MethodPut, Path: "/parties/ALIAS/a%2Fb c",
+		Vars: Vars{PartyIDType: "ALIAS", PartyIdentifier: "a/b c"}, Body: []byte(`{}`)})
+	waitFor(t, "the delivery", func() bool { return f.s.Stats().Delivered == 1 })
+	if got, want := srv.received()[0].path, "/parties/ALIAS/a%2Fb%20c"; got != want {
+		t.Errorf("server got path %q, want %q", got, want)
+	}
+}
+
 func TestRetryThenSuccess(t *testing.T) {
 	srv := server{answer: []int{503, 500}}
 	ts := newServer(t, &srv)
@@ -338,9 +352,6 @@ func TestConcurrencyBound(t *testing.T) {
 	ts := newServer(t, g)
 	cfg := testConfig()
 	cfg.Concurrency = 4
-	// A client with no limit of its own, so that only the Sender bounds.
-	cfg.Client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}}
-	t.Cleanup(cfg.Client.CloseIdleConnections)
 	f := newFixture(t, cfg, ts.URL)
 	// Another participant's calls do not count against dfsp1's bound.
 	if err := f.eps.SetBase(context.Background(), "dfsp2", ts.URL); err != nil {
@@ -378,8 +389,6 @@ func TestConcurrencyBoundOneParticipant(t *testing.T) {
 	cfg := testConfig()
 	cfg.Concurrency = 3
 	cfg.QueueSize = 1000
-	cfg.Client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}}
-	t.Cleanup(cfg.Client.CloseIdleConnections)
 	f := newFixture(t, cfg, ts.URL)
 	const n = 500
 	for i := range n {

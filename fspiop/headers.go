@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Version is an API resource version, major.minor.
@@ -188,20 +190,32 @@ var passThrough = []string{
 	"Traceparent", "Tracestate",
 }
 
-var passThroughKeys = func() []string {
-	keys := make([]string, len(passThrough))
-	for i, k := range passThrough {
-		keys[i] = http.CanonicalHeaderKey(k)
+// passThroughKeys maps the lower-case name of each pass-through header to
+// its canonical form.
+var passThroughKeys = func() map[string]string {
+	keys := make(map[string]string, len(passThrough))
+	for _, k := range passThrough {
+		keys[strings.ToLower(k)] = http.CanonicalHeaderKey(k)
 	}
 	return keys
 }()
 
-// forwardHeader copies the pass-through headers of h.
-func forwardHeader(h http.Header) http.Header {
-	out := make(http.Header, len(passThroughKeys))
-	for _, k := range passThroughKeys {
-		if v, ok := h[k]; ok {
-			out[k] = v
+// forwardHeader copies the pass-through headers of h, every value of each.
+func forwardHeader(h *fasthttp.RequestHeader) http.Header {
+	out := make(http.Header, len(passThrough))
+	var lower [32]byte
+	for k, v := range h.All() {
+		if len(k) > len(lower) {
+			continue
+		}
+		for i, b := range k {
+			if 'A' <= b && b <= 'Z' {
+				b += 'a' - 'A'
+			}
+			lower[i] = b
+		}
+		if canon, ok := passThroughKeys[string(lower[:len(k)])]; ok {
+			out[canon] = append(out[canon], string(v))
 		}
 	}
 	return out

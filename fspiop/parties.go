@@ -13,7 +13,7 @@ import (
 // pathParty reads and checks the party in a /parties or /participants
 // path, and returns it with its path and callback variables.
 func pathParty(c *call, resource string) (directory.Party, string, callback.Vars, *Error) {
-	t, id, sub := c.r.PathValue("type"), c.r.PathValue("id"), c.r.PathValue("sub")
+	t, id, sub := c.pathValue("type"), c.pathValue("id"), c.pathValue("sub")
 	p, err := directory.Party{Type: t, ID: id, SubID: sub}.Normalize()
 	if err != nil {
 		return p, "", callback.Vars{}, badRequest("3101", "%s", trimPackage(err))
@@ -266,7 +266,7 @@ func (s *Server) postParticipantsBatch(c *call) *Error {
 
 // queryCurrency reads the optional currency query parameter.
 func queryCurrency(c *call) (string, *Error) {
-	cur := c.r.URL.Query().Get("currency")
+	cur := string(c.rc.QueryArgs().Peek("currency"))
 	if cur != "" {
 		if _, ok := money.Lookup(cur); !ok {
 			return "", badRequest("3100", "currency %q is not a supported ISO 4217 code", truncate(cur, 8))

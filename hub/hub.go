@@ -18,6 +18,7 @@ import (
 	"github.com/hutong/hutong/closing"
 	"github.com/hutong/hutong/directory"
 	"github.com/hutong/hutong/fspiop"
+	"github.com/hutong/hutong/internal/fastsrv"
 	"github.com/hutong/hutong/internal/httpsrv"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/liquidity"
@@ -68,7 +69,8 @@ type Hub struct {
 	AdminURL, APIURL string
 
 	log                *slog.Logger
-	adminSrv, apiSrv   *httpsrv.Server
+	adminSrv           *httpsrv.Server
+	apiSrv             *fastsrv.Server
 	adminDone, apiDone chan error
 }
 
@@ -155,7 +157,8 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 	}
 	h.AdminURL = "http://" + adminLn.Addr().String()
 	h.APIURL = "http://" + apiLn.Addr().String()
-	h.adminSrv, h.apiSrv = httpsrv.New(h.Admin), httpsrv.New(h.API)
+	h.adminSrv = httpsrv.New(h.Admin)
+	h.apiSrv = fastsrv.New(h.API.Handle, fastsrv.Config{Name: "hutong", MaxBody: h.API.BodyLimit(), OnError: h.API.HandleError})
 	h.adminDone, h.apiDone = make(chan error, 1), make(chan error, 1)
 	go func() { h.adminDone <- h.adminSrv.Serve(adminLn) }()
 	go func() { h.apiDone <- h.apiSrv.Serve(apiLn) }()
@@ -181,11 +184,14 @@ func (h *Hub) Done() <-chan error {
 // closes the store.
 func (h *Hub) Close(ctx context.Context) error {
 	var errs []error
-	for _, srv := range []*httpsrv.Server{h.apiSrv, h.adminSrv} {
-		if srv != nil {
-			if err := srv.Shutdown(ctx); err != nil {
-				errs = append(errs, err)
-			}
+	if h.apiSrv != nil {
+		if err := h.apiSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if h.adminSrv != nil {
+		if err := h.adminSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(append(errs, h.closeParts(ctx))...)

@@ -4,13 +4,13 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash/fnv"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/hutong/hutong/clock"
 	"github.com/hutong/hutong/money"
+	"github.com/valyala/fasthttp"
 )
 
 // Behaviour is how an FSP answers as payee. It is set at Start from
@@ -97,9 +97,10 @@ type Config struct {
 	// MaxBody is the largest request body the server reads, in bytes.
 	// Default 1 MiB.
 	MaxBody int64
-	// Client sends the FSP's requests. nil means a client shared by every
-	// FSP of the process, keeping up to 256 idle connections per host.
-	Client *http.Client
+	// Client sends the FSP's requests. nil means SharedClient(), shared by
+	// every FSP of the process. A client of its own should set
+	// DisablePathNormalizing, or escaped path segments are unescaped.
+	Client *fasthttp.Client
 	// Clock tells the time for dates, expirations and events. nil means
 	// the system clock.
 	Clock clock.Clock

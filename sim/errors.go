@@ -110,6 +110,8 @@ const (
 	CodePartyNotFound       = "3204" // no customer with this identifier
 	CodeTransferExpired     = "3303" // the transfer's expiration has passed
 	CodeGenericValidation   = "3100" // a value is out of range (an amount, a fee larger than it)
+	CodeTooLargePayload     = "3104" // the body is larger than Config.MaxBody
+	CodeInternalError       = "2001" // the FSP failed while answering (a bug)
 	CodePayeeRejection      = "5100" // generic payee rejection
 	CodeRejectedQuote       = "5103" // RejectQuotes' default: the payee FSP refuses to quote
 	CodeRejectedTransfer    = "5105" // the payee FSP rejects the transfer (ILP checks)

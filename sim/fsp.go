@@ -3,10 +3,8 @@ package sim
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -17,8 +15,9 @@ import (
 	"time"
 
 	"github.com/hutong/hutong/clock"
-	"github.com/hutong/hutong/internal/httpsrv"
+	"github.com/hutong/hutong/internal/fastsrv"
 	"github.com/hutong/hutong/money"
+	"github.com/valyala/fasthttp"
 )
 
 // FSP is a running simulated FSP: its HTTP server, its customers and its
@@ -29,25 +28,28 @@ type FSP struct {
 	cur      money.Currency
 	secret   []byte
 	hub      string // HubURL without a trailing '/'
-	client   *http.Client
+	client   *fasthttp.Client
 	clock    clock.Clock
 	ln       net.Listener
-	srv      *httpsrv.Server
+	srv      *fastsrv.Server
 	dates    atomic.Pointer[dateCache]
 	lastDate atomic.Pointer[string] // the last Date header found valid
 	url      string
 	events   *events
 	stats    counters
 	behav    atomic.Pointer[behaviour]
-	jobs     chan func(context.Context)
 	workers  sync.WaitGroup
 	serveWG  sync.WaitGroup
 	serveErr error // set by the serving goroutine before serveWG.Done
 
-	ctx    context.Context // cancelled by Close
+	ctx    context.Context // the workers'; cancelled by Close
 	cancel context.CancelFunc
 	closed chan struct{}
 	once   sync.Once
+
+	jobsMu     sync.RWMutex // held for reading to send on jobs, for writing to close it
+	jobs       chan func(context.Context)
+	jobsClosed bool // guarded by jobsMu
 
 	customers []*customer
 	byParty   map[Party]*customer
@@ -97,29 +99,6 @@ type Customer struct {
 	FirstName string // first name, sent in personalInfo.complexName
 	LastName  string // last name
 	Balance   string // balance, an amount in the FSP's currency ("-" first when negative)
-}
-
-var (
-	sharedClientOnce sync.Once
-	sharedClient     *http.Client
-)
-
-// SharedClient returns the http.Client FSPs use when Config.Client is nil:
-// keep-alive connections, up to 256 idle per host, no compression.
-func SharedClient() *http.Client {
-	sharedClientOnce.Do(func() {
-		tr := &http.Transport{
-			Proxy:                 nil,
-			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:          4096,
-			MaxIdleConnsPerHost:   256,
-			IdleConnTimeout:       90 * time.Second,
-			DisableCompression:    true,
-			ResponseHeaderTimeout: 30 * time.Second,
-		}
-		sharedClient = &http.Client{Transport: tr}
-	})
-	return sharedClient
 }
 
 // Start validates cfg, listens on cfg.Addr and serves the FSP's side of the
@@ -183,8 +162,12 @@ func Start(ctx context.Context, cfg Config) (*FSP, error) {
 	f.ln = ln
 	f.url = "http://" + ln.Addr().String()
 	f.ctx, f.cancel = context.WithCancel(context.Background())
-	f.srv = httpsrv.New(http.HandlerFunc(f.serveHTTP))
-	f.srv.MaxHeaderBytes = 64 << 10
+	f.srv = fastsrv.New(f.serve, fastsrv.Config{
+		Name:      "sim " + cfg.ID,
+		MaxBody:   int(min(cfg.MaxBody, math.MaxInt32)),
+		MaxHeader: 64 << 10,
+		OnError:   f.serveError,
+	})
 	for range cfg.Workers {
 		f.workers.Add(1)
 		go f.work()
@@ -192,9 +175,7 @@ func Start(ctx context.Context, cfg Config) (*FSP, error) {
 	f.serveWG.Add(1)
 	go func() {
 		defer f.serveWG.Done()
-		if err := f.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			f.serveErr = err
-		}
+		f.serveErr = f.srv.Serve(ln)
 	}()
 	return f, nil
 }
@@ -207,30 +188,43 @@ func (f *FSP) work() {
 }
 
 // later hands job to the workers once in is recorded, waiting while the
-// queue is full (or until in's client goes away).
+// queue is full; it drops job if Close gave up waiting for the server.
 func (f *FSP) later(in *inbound, job func(context.Context)) {
 	in.then(func() {
+		f.jobsMu.RLock()
+		defer f.jobsMu.RUnlock()
+		if f.jobsClosed {
+			return
+		}
 		select {
 		case f.jobs <- job:
-		case <-in.r.Context().Done():
+		case <-f.ctx.Done():
 		}
 	})
 }
 
 // Close stops the server (waiting for the requests being answered, until
-// ctx ends), then the workers; payments in flight fail with ErrClosed.
+// ctx ends), then the workers; payments in flight fail with ErrClosed. When
+// ctx ends first the work still queued is dropped, but a request a worker
+// is sending cannot be cut short: Close waits for it, for at most the
+// client's timeouts (30 s each to write and to read, with NewClient's).
 func (f *FSP) Close(ctx context.Context) error {
 	var err error
 	f.once.Do(func() {
 		close(f.closed)
 		err = f.srv.Shutdown(ctx)
 		if err != nil {
-			f.srv.Close()
+			// Requests may still be in the handler, waiting for room in
+			// the queue: let them go.
+			f.cancel()
 		}
 		f.serveWG.Wait()
-		// No handler runs any more: nobody sends on jobs. The workers
-		// finish the queue unless ctx ends first.
+		// Once jobsMu is held no handler is sending on jobs, and none
+		// will. The workers finish the queue unless ctx ends first.
+		f.jobsMu.Lock()
+		f.jobsClosed = true
 		close(f.jobs)
+		f.jobsMu.Unlock()
 		done := make(chan struct{})
 		go func() {
 			f.workers.Wait()
@@ -372,72 +366,6 @@ func formatUUID(u [16]byte) string {
 		j += 2
 	}
 	return string(s[:])
-}
-
-// contentTypes holds the media types of the resources, built once.
-var contentTypes = func() map[string][]string {
-	m := make(map[string][]string)
-	for _, r := range []string{"participants", "parties", "quotes", "transfers", "transactionRequests"} {
-		m[r] = []string{"application/vnd.interoperability." + r + "+json;version=1.1"}
-	}
-	return m
-}()
-
-// send sends method path (under the hub's URL) with body, FSPIOP-Source set
-// to the FSP and FSPIOP-Destination to dest when not empty. It expects 202
-// for GET and POST, 200 for PUT and PATCH, and returns an *Error wrapping
-// ErrRefused otherwise.
-func (f *FSP) send(ctx context.Context, phase Phase, method, resource, path, dest string, body []byte) error {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, f.hub+path, rd)
-	if err != nil {
-		return &Error{Phase: phase, Description: err.Error(), Err: ErrRefused}
-	}
-	h := req.Header
-	h["Content-Type"] = contentTypes[resource]
-	if method == http.MethodGet || method == http.MethodPost {
-		h["Accept"] = contentTypes[resource]
-	}
-	h["Date"] = []string{f.date()}
-	h["Fspiop-Source"] = []string{f.id}
-	if dest != "" {
-		h["Fspiop-Destination"] = []string{dest}
-	}
-	f.stats.sent.Add(1)
-	// The transport directly: the hub never redirects, and Client.Do
-	// would copy the header.
-	rt := f.client.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		f.stats.sendFailures.Add(1)
-		return &Error{Phase: phase, Description: err.Error(), Err: ErrRefused}
-	}
-	want := http.StatusOK
-	if method == http.MethodGet || method == http.MethodPost {
-		want = http.StatusAccepted
-	}
-	if resp.StatusCode == want {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		return nil
-	}
-	f.stats.sendFailures.Add(1)
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	e := &Error{Phase: phase, Status: resp.StatusCode, Err: ErrRefused}
-	var eb errorBody
-	if json.Unmarshal(data, &eb) == nil && eb.ErrorInformation != nil {
-		e.Code, e.Description = eb.ErrorInformation.ErrorCode, eb.ErrorInformation.ErrorDescription
-	} else {
-		e.Description = fmt.Sprintf("%s %s: %.200s", method, path, strings.TrimSpace(string(data)))
-	}
-	return e
 }
 
 // partyPath returns /<resource>/{Type}/{ID}[/{SubId}] with escaped segments.

@@ -1,8 +1,8 @@
 package sim
 
 import (
-	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // fakeHub is a test stand-in for the hub's FSPIOP server: it keeps the
@@ -93,16 +95,22 @@ func (h *fakeHub) send(method, path, source, dest string, header http.Header, bo
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, _ := http.NewRequest(method, base+path, rd)
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer func() {
+			fasthttp.ReleaseRequest(req)
+			fasthttp.ReleaseResponse(resp)
+		}()
+		req.Header.SetMethod(method)
+		req.SetRequestURI(base + path)
 		if header != nil {
-			req.Header = header.Clone()
+			for k, vs := range header {
+				for _, v := range vs {
+					req.Header.Add(k, v)
+				}
+			}
 		} else {
 			ct := "application/vnd.interoperability." + resourceOf(path) + "+json;version=1.1"
-			req.Header.Set("Content-Type", ct)
+			req.Header.SetContentType(ct)
 			if method == http.MethodGet || method == http.MethodPost {
 				req.Header.Set("Accept", ct)
 			}
@@ -110,16 +118,14 @@ func (h *fakeHub) send(method, path, source, dest string, header http.Header, bo
 			req.Header.Set("FSPIOP-Source", source)
 		}
 		req.Header.Set("FSPIOP-Destination", dest)
-		resp, err := SharedClient().Do(req)
-		if err != nil {
+		req.SetBody(body)
+		if err := SharedClient().Do(req, resp); err != nil {
 			h.t.Errorf("fake hub: %s %s to %s: %v", method, path, dest, err)
 			return
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
+		if resp.StatusCode()/100 != 2 {
 			h.mu.Lock()
-			h.failures = append(h.failures, method+" "+path+": "+resp.Status+" "+string(b))
+			h.failures = append(h.failures, fmt.Sprintf("%s %s: %d %s", method, path, resp.StatusCode(), resp.Body()))
 			h.mu.Unlock()
 		}
 	}()

@@ -3,12 +3,14 @@ package sim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
+
+	"github.com/valyala/fasthttp"
 )
 
 // protocolError is a request refused because its sender broke the
@@ -23,9 +25,10 @@ func badRequest(code, format string, a ...any) *protocolError {
 	return &protocolError{status: http.StatusBadRequest, code: code, msg: fmt.Sprintf(format, a...)}
 }
 
-// inbound is a request being answered.
+// inbound is a request being answered. Its body is fasthttp's buffer, valid
+// only until the answer: handlers copy what they keep.
 type inbound struct {
-	r        *http.Request
+	ctx      *fasthttp.RequestCtx
 	method   string
 	resource string   // first path segment
 	segs     []string // unescaped path segments after the resource
@@ -38,29 +41,49 @@ type inbound struct {
 // waiter woken by fn finds the event.
 func (in *inbound) then(fn func()) { in.after = append(in.after, fn) }
 
-var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// path returns the request's path, unescaped, for messages and events.
+func (in *inbound) path() string { return string(in.ctx.Path()) }
 
-// serveHTTP answers every request: it checks the headers and the body,
+// methodString returns m as a string, without allocating for the methods
+// FSPIOP uses.
+func methodString(m []byte) string {
+	switch string(m) {
+	case http.MethodGet:
+		return http.MethodGet
+	case http.MethodPost:
+		return http.MethodPost
+	case http.MethodPut:
+		return http.MethodPut
+	case http.MethodPatch:
+		return http.MethodPatch
+	}
+	return string(m)
+}
+
+// serve answers every request: it checks the headers and the body,
 // answers 202 (requests) or 200 (callbacks) and leaves the work to the
 // workers, or answers 4xx for a request that breaks the protocol.
-func (f *FSP) serveHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *FSP) serve(ctx *fasthttp.RequestCtx) {
 	f.stats.received.Add(1)
 	now := f.now()
-	buf := bodyPool.Get().(*bytes.Buffer)
-	buf.Reset()
+	in := &inbound{ctx: ctx, method: methodString(ctx.Method())}
 	defer func() {
-		if buf.Cap() <= 64<<10 {
-			bodyPool.Put(buf)
+		// fasthttp lets a panic take the process down; net/http would
+		// have dropped the connection.
+		if v := recover(); v != nil {
+			ctx.Response.Reset()
+			f.answer(ctx, in.resource, http.StatusInternalServerError,
+				&protocolError{code: CodeInternalError, msg: fmt.Sprintf("the FSP failed: %v", v)})
 		}
 	}()
-	in := &inbound{r: r, method: r.Method}
-	status, perr := f.route(in, buf)
+	status, perr := f.route(in)
 	if perr != nil {
 		status = perr.status
 		f.stats.protocolErrors.Add(1)
 	}
 	if f.cfg.EventBuffer > 0 {
-		ev := Event{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: bytes.Clone(buf.Bytes()), Time: now, Status: status}
+		ev := Event{Method: in.method, Path: in.path(), Header: headerOf(&ctx.Request.Header),
+			Body: bytes.Clone(ctx.PostBody()), Time: now, Status: status}
 		if perr != nil {
 			ev.ProtocolError = perr.msg
 		}
@@ -69,34 +92,71 @@ func (f *FSP) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, fn := range in.after {
 		fn()
 	}
-	resource := in.resource
-	if _, ok := contentTypes[resource]; !ok {
-		resource = "parties"
-	}
-	w.Header()["Content-Type"] = contentTypes[resource]
-	if perr != nil {
-		w.WriteHeader(status)
-		w.Write(appendErrorBody(nil, perr.code, perr.msg))
-		return
-	}
-	w.Header()["Content-Length"] = zeroLength
-	w.WriteHeader(status)
+	f.answer(ctx, in.resource, status, perr)
 }
 
-var zeroLength = []string{"0"}
+// answer writes the answer: status with an empty body, or perr's FSPIOP
+// error.
+func (f *FSP) answer(ctx *fasthttp.RequestCtx, resource string, status int, perr *protocolError) {
+	ct, ok := contentTypes[resource]
+	if !ok {
+		ct = contentTypes["parties"]
+	}
+	ctx.SetStatusCode(status)
+	ctx.Response.Header.SetContentType(ct)
+	if perr != nil {
+		ctx.Response.SetBodyRaw(appendErrorBody(nil, perr.code, perr.msg))
+	}
+}
+
+// serveError answers a request fasthttp could not read: a body larger
+// than Config.MaxBody is a protocol error like the others; a malformed or
+// stalled request is answered as net/http would, and not counted.
+func (f *FSP) serveError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		f.stats.received.Add(1)
+		f.stats.protocolErrors.Add(1)
+		perr := badRequest(CodeTooLargePayload, "body larger than %d bytes", f.cfg.MaxBody)
+		resource := ""
+		if segs, e := splitPath(ctx.URI().PathOriginal()); e == nil {
+			resource = segs[0]
+		}
+		if f.cfg.EventBuffer > 0 {
+			f.events.record(Event{Method: methodString(ctx.Method()), Path: string(ctx.Path()),
+				Header: headerOf(&ctx.Request.Header), Time: f.now(), Status: perr.status, ProtocolError: perr.msg})
+		}
+		f.answer(ctx, resource, perr.status, perr)
+		return
+	}
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	switch {
+	case errors.As(err, &small):
+		ctx.Error("request header too large", fasthttp.StatusRequestHeaderFieldsTooLarge)
+	case errors.As(err, &ne) && ne.Timeout():
+		ctx.Error("request timeout", fasthttp.StatusRequestTimeout)
+	default:
+		ctx.Error("malformed request", fasthttp.StatusBadRequest)
+	}
+}
+
+// headerOf copies h as an http.Header, without Host as net/http does.
+func headerOf(h *fasthttp.RequestHeader) http.Header {
+	out := make(http.Header)
+	for k, v := range h.All() {
+		key := http.CanonicalHeaderKey(string(k))
+		if key == "Host" {
+			continue
+		}
+		out[key] = append(out[key], string(v))
+	}
+	return out
+}
 
 // route checks the request and dispatches it.
-func (f *FSP) route(in *inbound, buf *bytes.Buffer) (int, *protocolError) {
-	r := in.r
-	n, err := io.Copy(buf, io.LimitReader(r.Body, f.cfg.MaxBody+1))
-	if err != nil {
-		return 0, badRequest(CodeMalformedSyntax, "reading the body: %v", err)
-	}
-	if n > f.cfg.MaxBody {
-		return 0, badRequest("3104", "body larger than %d bytes", f.cfg.MaxBody)
-	}
-	in.body = buf.Bytes()
-	segs, perr := splitPath(r.URL)
+func (f *FSP) route(in *inbound) (int, *protocolError) {
+	in.body = in.ctx.PostBody()
+	segs, perr := splitPath(in.ctx.URI().PathOriginal())
 	if perr != nil {
 		return 0, perr
 	}
@@ -119,7 +179,7 @@ func (f *FSP) route(in *inbound, buf *bytes.Buffer) (int, *protocolError) {
 	// Every handler of a method with a body decodes it, which checks that
 	// it is well-formed JSON.
 	if in.method != http.MethodGet && len(bytes.TrimSpace(in.body)) == 0 {
-		return 0, badRequest(CodeMissingElement, "%s %s has no body", in.method, r.URL.Path)
+		return 0, badRequest(CodeMissingElement, "%s %s has no body", in.method, in.path())
 	}
 	if perr := handler(in); perr != nil {
 		return 0, perr
@@ -130,8 +190,10 @@ func (f *FSP) route(in *inbound, buf *bytes.Buffer) (int, *protocolError) {
 	return http.StatusOK, nil
 }
 
-func splitPath(u *url.URL) ([]string, *protocolError) {
-	raw := strings.TrimPrefix(u.EscapedPath(), "/")
+// splitPath splits the path as sent (still escaped, so that %2F stays in
+// its segment) and unescapes each segment.
+func splitPath(p []byte) ([]string, *protocolError) {
+	raw := strings.TrimPrefix(string(p), "/")
 	raw = strings.TrimSuffix(raw, "/")
 	if raw == "" {
 		return nil, &protocolError{status: http.StatusNotFound, code: CodeUnknownURI, msg: "no resource in the path"}
@@ -152,15 +214,13 @@ type handlerFunc func(*inbound) *protocolError
 // lookup finds the handler of in's method and path.
 func (f *FSP) lookup(in *inbound) (handlerFunc, *protocolError) {
 	segs, m := in.segs, in.method
-	notFound := &protocolError{status: http.StatusNotFound, code: CodeUnknownURI, msg: "unknown path " + in.r.URL.Path}
-	notAllowed := &protocolError{status: http.StatusMethodNotAllowed, code: CodeGenericClient, msg: m + " is not allowed on " + in.r.URL.Path}
 	isErr := len(segs) > 0 && segs[len(segs)-1] == "error"
 	switch in.resource {
 	case "parties":
 		// {Type}/{ID}, {Type}/{ID}/{SubId}, and the same with /error; a
 		// SubId "error" cannot be told from the error callback.
 		if len(segs) < 2 || len(segs) > 4 || len(segs) == 4 && !isErr {
-			return nil, notFound
+			return nil, notFound(in)
 		}
 		switch {
 		case m == http.MethodGet && !isErr:
@@ -170,13 +230,13 @@ func (f *FSP) lookup(in *inbound) (handlerFunc, *protocolError) {
 		case m == http.MethodPut:
 			return f.putParties, nil
 		}
-		return nil, notAllowed
+		return nil, notAllowed(in)
 	case "participants":
 		if len(segs) == 0 || len(segs) > 4 {
-			return nil, notFound
+			return nil, notFound(in)
 		}
 		if m != http.MethodPut {
-			return nil, notAllowed
+			return nil, notAllowed(in)
 		}
 		if !partyIDTypes[segs[0]] {
 			// {requestId} or {requestId}/error
@@ -186,28 +246,37 @@ func (f *FSP) lookup(in *inbound) (handlerFunc, *protocolError) {
 			case len(segs) == 2 && isErr:
 				return f.putParticipantsBatchError, nil
 			}
-			return nil, notFound
+			return nil, notFound(in)
 		}
 		if len(segs) < 2 || len(segs) == 4 && !isErr {
-			return nil, notFound
+			return nil, notFound(in)
 		}
 		if isErr && len(segs) > 2 {
 			return f.putParticipantsError, nil
 		}
 		return f.putParticipants, nil
 	case "quotes":
-		return route3(segs, m, f.postQuotes, f.putQuotes, nil, f.putQuotesError, notFound, notAllowed)
+		return route3(in, f.postQuotes, f.putQuotes, nil, f.putQuotesError)
 	case "transfers":
-		return route3(segs, m, f.postTransfers, f.putTransfers, f.patchTransfers, f.putTransfersError, notFound, notAllowed)
+		return route3(in, f.postTransfers, f.putTransfers, f.patchTransfers, f.putTransfersError)
 	case "transactionRequests":
-		return route3(segs, m, f.postTransactionRequests, f.putTransactionRequests, nil, f.putTransactionRequestsError, notFound, notAllowed)
+		return route3(in, f.postTransactionRequests, f.putTransactionRequests, nil, f.putTransactionRequestsError)
 	}
-	return nil, notFound
+	return nil, notFound(in)
+}
+
+func notFound(in *inbound) *protocolError {
+	return &protocolError{status: http.StatusNotFound, code: CodeUnknownURI, msg: "unknown path " + in.path()}
+}
+
+func notAllowed(in *inbound) *protocolError {
+	return &protocolError{status: http.StatusMethodNotAllowed, code: CodeGenericClient, msg: in.method + " is not allowed on " + in.path()}
 }
 
 // route3 routes the resources with POST /r, PUT (and PATCH) /r/{ID} and
 // PUT /r/{ID}/error.
-func route3(segs []string, m string, post, put, patch, putErr handlerFunc, notFound, notAllowed *protocolError) (handlerFunc, *protocolError) {
+func route3(in *inbound, post, put, patch, putErr handlerFunc) (handlerFunc, *protocolError) {
+	segs, m := in.segs, in.method
 	switch len(segs) {
 	case 0:
 		if m == http.MethodPost {
@@ -222,57 +291,65 @@ func route3(segs []string, m string, post, put, patch, putErr handlerFunc, notFo
 		}
 	case 2:
 		if segs[1] != "error" {
-			return nil, notFound
+			return nil, notFound(in)
 		}
 		if m == http.MethodPut {
 			return putErr, nil
 		}
 	default:
-		return nil, notFound
+		return nil, notFound(in)
 	}
-	return nil, notAllowed
+	return nil, notAllowed(in)
 }
 
 // checkHeaders checks what the FSPIOP API requires of every request:
 // Content-Type (and, on GET and POST, Accept) naming in's resource at major
 // version 1, a Date, FSPIOP-Source, and FSPIOP-Destination naming this FSP.
 func (f *FSP) checkHeaders(in *inbound) *protocolError {
-	h := in.r.Header
-	ct := h.Get("Content-Type")
-	if ct == "" {
+	h := &in.ctx.Request.Header
+	want := contentTypes[in.resource]
+	ct := h.ContentType()
+	if len(ct) == 0 {
 		return badRequest(CodeMissingElement, "no Content-Type header")
 	}
-	if perr := checkMediaType(ct, in.resource, false); perr != nil {
-		return perr
-	}
-	if in.method == http.MethodGet || in.method == http.MethodPost {
-		acc := h.Get("Accept")
-		if acc == "" {
-			return badRequest(CodeMissingElement, "no Accept header")
-		}
-		if perr := checkAccept(acc, in.resource); perr != nil {
+	// What the simulated FSPs send needs no parsing.
+	if string(ct) != want {
+		if perr := checkMediaType(string(ct), in.resource, false); perr != nil {
 			return perr
 		}
 	}
-	date := h.Get("Date")
-	if date == "" {
+	if in.method == http.MethodGet || in.method == http.MethodPost {
+		acc := h.Peek("Accept")
+		if len(acc) == 0 {
+			return badRequest(CodeMissingElement, "no Accept header")
+		}
+		if string(acc) != want {
+			if perr := checkAccept(string(acc), in.resource); perr != nil {
+				return perr
+			}
+		}
+	}
+	date := h.Peek("Date")
+	if len(date) == 0 {
 		return badRequest(CodeMissingElement, "no Date header")
 	}
-	if last := f.lastDate.Load(); last == nil || *last != date {
-		if _, err := http.ParseTime(date); err != nil {
-			return badRequest(CodeMalformedSyntax, "Date %q is not an HTTP date", date)
+	if last := f.lastDate.Load(); last == nil || *last != string(date) {
+		d := string(date)
+		if _, err := http.ParseTime(d); err != nil {
+			return badRequest(CodeMalformedSyntax, "Date %q is not an HTTP date", d)
 		}
-		f.lastDate.Store(&date)
+		f.lastDate.Store(&d)
 	}
-	in.source = h.Get("Fspiop-Source")
-	if in.source == "" {
+	source := h.Peek("FSPIOP-Source")
+	if len(source) == 0 {
 		return badRequest(CodeMissingElement, "no FSPIOP-Source header")
 	}
-	dest := h.Get("Fspiop-Destination")
-	if dest == "" {
+	in.source = string(source)
+	dest := h.Peek("FSPIOP-Destination")
+	if len(dest) == 0 {
 		return badRequest(CodeMissingElement, "no FSPIOP-Destination header")
 	}
-	if dest != f.id {
+	if string(dest) != f.id {
 		return badRequest(CodeMalformedSyntax, "FSPIOP-Destination is %q, not %q", dest, f.id)
 	}
 	return nil
@@ -330,9 +407,9 @@ func checkAccept(v, resource string) *protocolError {
 	return first
 }
 
-// decode unmarshals in's body into v.
+// decode unmarshals in's body into v, with the decoder the hub uses.
 func decode(in *inbound, v any) *protocolError {
-	if err := json.Unmarshal(in.body, v); err != nil {
+	if err := unmarshalJSON(in.body, v); err != nil {
 		return badRequest(CodeMalformedSyntax, "body: %v", err)
 	}
 	return nil

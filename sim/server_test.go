@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,9 +24,18 @@ type rawRequest struct {
 
 func (r rawRequest) do(t *testing.T, base string) (*http.Response, ErrorInformation) {
 	t.Helper()
-	req, err := http.NewRequest(r.method, base+r.path, strings.NewReader(r.body))
+	resp, info, err := r.send(base)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return resp, info
+}
+
+// send sends r, and may be called from any goroutine.
+func (r rawRequest) send(base string) (*http.Response, ErrorInformation, error) {
+	req, err := http.NewRequest(r.method, base+r.path, strings.NewReader(r.body))
+	if err != nil {
+		return nil, ErrorInformation{}, err
 	}
 	res := "parties"
 	if p := strings.Split(strings.TrimPrefix(r.path, "/"), "/"); len(p) > 0 {
@@ -48,16 +59,16 @@ func (r rawRequest) do(t *testing.T, base string) (*http.Response, ErrorInformat
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return nil, ErrorInformation{}, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	var eb errorBody
 	json.Unmarshal(b, &eb)
 	if eb.ErrorInformation == nil {
-		return resp, ErrorInformation{}
+		return resp, ErrorInformation{}, nil
 	}
-	return resp, *eb.ErrorInformation
+	return resp, *eb.ErrorInformation, nil
 }
 
 func TestProtocolErrors(t *testing.T) {
@@ -317,6 +328,16 @@ func TestRefusedRequest(t *testing.T) {
 	if s := f.Stats(); s.SendFailures != 1 || s.PaymentsFailed != 1 {
 		t.Errorf("stats = %+v", s)
 	}
+	// A context ended before sending: nothing is sent.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = f.Pay(ctx, f.Customers()[0].Party.ID, Party{Type: "MSISDN", ID: "1"}, "1", "USD")
+	if !errors.As(err, &e) || e.Phase != PhaseDiscovery || !errors.Is(err, ErrRefused) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Pay with a cancelled context = %v, want a refused discovery with context.Canceled", err)
+	}
+	if s := f.Stats(); s.Sent != 1 {
+		t.Errorf("sent %d requests, want 1", s.Sent)
+	}
 }
 
 func TestSetup(t *testing.T) {
@@ -381,5 +402,96 @@ func TestSetup(t *testing.T) {
 	p.Funds = "13"
 	if err := Setup(context.Background(), admin.URL, p); !errors.Is(err, ErrSetup) || !strings.Contains(err.Error(), "OVERFLOW") {
 		t.Errorf("Setup refused = %v, want ErrSetup with OVERFLOW", err)
+	}
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	h := newFakeHub(t)
+	f := testFSP(t, h, "fsp1", func(c *Config) { c.MaxBody = 1024 })
+	body := `{"transferId":"` + strings.Repeat("0", 2000) + `"}`
+	resp, info := rawRequest{method: "POST", path: "/transfers", body: body}.do(t, f.URL())
+	if resp.StatusCode != 400 || info.ErrorCode != CodeTooLargePayload {
+		t.Errorf("answer = %d %+v, want 400 with code %s", resp.StatusCode, info, CodeTooLargePayload)
+	}
+	if s := f.Stats(); s.Received != 1 || s.ProtocolErrors != 1 {
+		t.Errorf("stats = %+v, want 1 received, 1 protocol error", s)
+	}
+	evs := f.Events()
+	if len(evs) != 1 || evs[0].Method != "POST" || evs[0].Path != "/transfers" || evs[0].Status != 400 || evs[0].ProtocolError == "" ||
+		evs[0].Header.Get("FSPIOP-Source") != "hub" {
+		t.Errorf("events = %+v", evs)
+	}
+}
+
+func TestEscapedPathSegments(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		got []string
+	)
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.EscapedPath())
+		mu.Unlock()
+	}))
+	defer hub.Close()
+	cfg := DefaultConfig()
+	cfg.ID, cfg.HubURL = "fsp1", hub.URL
+	f, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close(context.Background())
+	// One identifier with slashes: two segments, not four.
+	if resp, info := (rawRequest{method: "GET", path: "/parties/MSISDN/1%2F2%2F3"}).do(t, f.URL()); resp.StatusCode != 202 {
+		t.Fatalf("GET = %d %+v, want 202", resp.StatusCode, info)
+	}
+	closeFSP(t, f)
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"PUT /parties/MSISDN/1%2F2%2F3/error"}; !slices.Equal(got, want) {
+		t.Errorf("the hub received %q, want %q", got, want)
+	}
+}
+
+func TestCloseWhileHandlerWaitsForWorker(t *testing.T) {
+	release := make(chan struct{})
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer hub.Close()
+	cfg := DefaultConfig()
+	cfg.ID, cfg.HubURL, cfg.Customers = "fsp1", hub.URL, 2
+	cfg.Workers, cfg.Queue = 1, 0
+	f, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := f.Customers()
+	// The one worker takes the first lookup and waits for the hub.
+	if resp, info := (rawRequest{method: "GET", path: "/parties/" + cs[0].Party.String()}).do(t, f.URL()); resp.StatusCode != 202 {
+		t.Fatalf("first GET = %d %+v", resp.StatusCode, info)
+	}
+	// The second waits in the handler for the worker until Close gives up
+	// on the server: only then is it answered and the hub released.
+	second := make(chan error, 1)
+	go func() {
+		defer close(release)
+		resp, _, err := rawRequest{method: "GET", path: "/parties/" + cs[1].Party.String()}.send(f.URL())
+		if err == nil && resp.StatusCode != 202 {
+			err = fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		second <- err
+	}()
+	if _, err := f.Wait(ctxTimeout(t, 10*time.Second), func(ev Event) bool { return ev.Seq == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := f.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v, want the context's deadline", err)
+	}
+	if err := <-second; err != nil {
+		t.Errorf("second GET: %v, want 202", err)
+	}
+	if s := f.Stats(); s.Sent != 1 {
+		t.Errorf("sent %d callbacks, want 1: the second job is dropped", s.Sent)
 	}
 }

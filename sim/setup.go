@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Onboarding is what Setup creates on the hub for one FSP.
@@ -43,7 +45,6 @@ func Setup(ctx context.Context, adminURL string, p Onboarding) error {
 	}
 	base := strings.TrimRight(adminURL, "/") + "/admin/v1/participants"
 	pid := url.PathEscape(p.FSP)
-	client := SharedClient()
 	steps := []struct {
 		what, method, path string
 		body               any
@@ -60,7 +61,7 @@ func Setup(ctx context.Context, adminURL string, p Onboarding) error {
 		if s.skip {
 			continue
 		}
-		if err := adminCall(ctx, client, s.method, s.path, s.body, s.exists); err != nil {
+		if err := adminCall(ctx, adminClient, s.method, s.path, s.body, s.exists); err != nil {
 			return fmt.Errorf("sim: setup %s: %s: %w", p.FSP, s.what, err)
 		}
 	}
@@ -75,6 +76,15 @@ func fundsInID(fsp, currency, amount string) string {
 	s := formatUUID(u)
 	return s[:14] + "5" + s[15:] // version 5: derived from a name
 }
+
+// adminClient sends Setup's requests: the admin API is not on the hot path
+// and speaks net/http.
+var adminClient = &http.Client{Transport: &http.Transport{
+	DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	MaxIdleConnsPerHost:   4,
+	IdleConnTimeout:       90 * time.Second,
+	ResponseHeaderTimeout: 30 * time.Second,
+}}
 
 // adminCall sends one admin API request and accepts any 2xx, or the error
 // code exists.

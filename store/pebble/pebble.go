@@ -189,7 +189,7 @@ func Open(dir string, o Options) (*Store, error) {
 		cdb.Close()
 		return nil, fmt.Errorf("open state store %s: %w", dir, err)
 	}
-	kdb, err := pebble.Open(filepath.Join(dir, "kv"), options(4<<20, false))
+	kdb, err := pebble.Open(filepath.Join(dir, "kv"), options(o.MemTableSize/2, false))
 	if err != nil {
 		jdb.Close()
 		rdb.Close()
