@@ -6,12 +6,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hutong/hutong/clock"
@@ -170,9 +172,10 @@ func (c *Config) fill() {
 
 // newClient returns the Sender's HTTP client: fasthttp, which costs about
 // half the CPU of net/http per call. It keeps connections alive for 90 s,
-// follows no redirects, uses no proxy and bounds dialling to 5 s. The
-// workers bound the calls to each participant, so the client does not
-// bound them per host; it waits for a connection rather than failing.
+// follows no redirects, uses no proxy, bounds dialling to 5 s and the TLS
+// handshake to the Timeout. The workers bound the calls to each
+// participant, so the client does not bound them per host; it waits for a
+// connection rather than failing.
 func newClient(cfg *Config, dial *dialer) *fasthttp.Client {
 	return &fasthttp.Client{
 		DialTimeout:              dial.dial,
@@ -182,13 +185,42 @@ func newClient(cfg *Config, dial *dialer) *fasthttp.Client {
 		MaxIdleConnDuration:      90 * time.Second,
 		MaxResponseBodySize:      drainLimit,
 		NoDefaultUserAgentHeader: true,
+		// Without a write timeout fasthttp leaves the TLS handshake to
+		// the first write, under the request's write deadline only: a
+		// server that never answers the handshake would hold the
+		// attempt forever. With one, the handshake is bounded by it.
+		WriteTimeout: cfg.Timeout,
 		// Endpoints escape what they fill in; fasthttp's normalizing
 		// would turn an escaped slash in a party id into a path
 		// separator.
 		DisablePathNormalizing: true,
-		// Retries are the Sender's, with backoff and a record of each.
-		MaxIdemponentCallAttempts: 1,
+		// Retries are the Sender's, with backoff and a record of each;
+		// fasthttp sends again only a call that went out on a
+		// connection found dead, once, at once. (A server that took the
+		// call and closed without answering gets it twice in a row; the
+		// Sender would have sent it again anyway.)
+		MaxIdemponentCallAttempts: 2,
+		RetryIfErr: func(_ *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+			return false, attempts == 1 && deadConn(err) && !dial.isClosed()
+		},
 	}
+}
+
+// deadConn reports whether err says that a call went out on a connection
+// the other end had closed: the request could not be written, or not a
+// byte of an answer came. fasthttp keeps idle connections without reading
+// them, so it learns that a participant's server closed one (as Node.js
+// does after 5 s idle, and any server after its idle timeout) only when it
+// next uses it; net/http notices at once and never uses it again.
+func deadConn(err error) bool {
+	if err == io.EOF || err == fasthttp.ErrConnectionClosed {
+		// fasthttp's answer when the first byte of the answer could
+		// not be read, for any reason but a timeout.
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "write" &&
+		(errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET))
 }
 
 // dialer opens the client's connections and keeps track of them, so that
@@ -229,6 +261,13 @@ func (d *dialer) dial(addr string, timeout time.Duration) (net.Conn, error) {
 	}
 	d.conns[c] = struct{}{}
 	return c, nil
+}
+
+// isClosed reports whether closeAll has been called.
+func (d *dialer) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
 }
 
 // closeAll closes every connection and refuses new ones.
@@ -486,9 +525,10 @@ func (s *Sender) attempt(j *job) (ok, retry bool) {
 	}
 	err := s.client.DoTimeout(req, resp, s.cfg.Timeout)
 	status := resp.StatusCode()
-	if err != nil && !(errors.Is(err, fasthttp.ErrBodyTooLarge) && status >= 200 && status < 300) {
-		// A 2xx with an oversized body was still delivered; anything
-		// else failed on the way.
+	if err != nil && !errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		// A body longer than drainLimit comes after a status line that
+		// was read: the status holds, whatever the body. Anything else
+		// failed on the way.
 		j.status, j.err = 0, err.Error()
 		if s.abandoning.Load() {
 			j.err = "call ended: " + j.err

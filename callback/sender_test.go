@@ -3,9 +3,12 @@ package callback
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -183,6 +186,108 @@ func TestEscapedPath(t *testing.T) {
 	}
 }
 
+// TestServerClosedIdleConnection: a participant's server that closes a
+// kept-alive connection while it is idle (Node.js does after 5 s) costs
+// the next callback neither an attempt nor a wait: it goes out at once on
+// a new connection, once.
+func TestServerClosedIdleConnection(t *testing.T) {
+	var srv server
+	ts := newServer(t, &srv)
+	cfg := testConfig()
+	f := newFixture(t, cfg, ts.URL)
+	f.s.Send(transferPut(transferID))
+	waitFor(t, "the first delivery", func() bool { return f.s.Stats().Delivered == 1 })
+	// The server ends the connection the Sender keeps for the next call.
+	ts.CloseClientConnections()
+	f.s.Send(transferPut("00000000-0000-4000-8000-000000000002"))
+	waitFor(t, "the second delivery", func() bool {
+		st := f.s.Stats()
+		return st.Delivered+st.Failed == 2
+	})
+	if st := f.s.Stats(); st.Delivered != 2 || st.Retried != 0 {
+		t.Errorf("Stats = %+v, want 2 delivered at their first attempt", st)
+	}
+	if got := srv.calls.Load(); got != 2 {
+		t.Errorf("server called %d times, want 2", got)
+	}
+}
+
+// TestTLSHandshakeTimeout: a participant's https endpoint that takes the
+// connection and never answers the TLS handshake fails the attempt within
+// Timeout, as a silent plain-HTTP endpoint does, instead of holding a
+// worker until Close.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // kept open, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	cfg := testConfig()
+	cfg.Timeout, cfg.Attempts = 100*time.Millisecond, 1
+	f := newFixture(t, cfg, "https://"+ln.Addr().String())
+	f.s.Send(transferPut(transferID))
+	waitFor(t, "the attempt to time out", func() bool { return f.s.Stats().Failed == 1 })
+	if fs := f.failures("dfsp1"); len(fs) != 1 || fs[0].LastStatus != 0 || fs[0].LastError == "" {
+		t.Errorf("failures %+v, want one with an error and no status", fs)
+	}
+}
+
+// TestMutualTLS: calls to an https endpoint present Config.TLS's client
+// certificate and check the server's against its authorities; a server
+// they do not vouch for is not called.
+func TestMutualTLS(t *testing.T) {
+	var certs atomic.Int64
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		certs.Store(int64(len(r.TLS.PeerCertificates)))
+	}))
+	ts.TLS = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(ts.Certificate())
+
+	cfg := testConfig()
+	cfg.TLS = &tls.Config{RootCAs: roots, Certificates: ts.TLS.Certificates}
+	f := newFixture(t, cfg, ts.URL)
+	f.s.Send(transferPut(transferID))
+	waitFor(t, "the delivery", func() bool { st := f.s.Stats(); return st.Delivered+st.Failed == 1 })
+	if st := f.s.Stats(); st.Delivered != 1 || certs.Load() != 1 {
+		t.Errorf("Stats = %+v, client certificates seen %d; want 1 delivered with 1 certificate", st, certs.Load())
+	}
+
+	cfg.TLS = &tls.Config{Certificates: ts.TLS.Certificates} // the system's roots
+	cfg.Attempts = 1
+	f = newFixture(t, cfg, ts.URL)
+	f.s.Send(transferPut(transferID))
+	waitFor(t, "the failure", func() bool { return f.s.Stats().Failed == 1 })
+	if fs := f.failures("dfsp1"); len(fs) != 1 || !strings.Contains(fs[0].LastError, "certificate") {
+		t.Errorf("failures %+v, want one for the unknown authority", fs)
+	}
+}
+
 func TestRetryThenSuccess(t *testing.T) {
 	srv := server{answer: []int{503, 500}}
 	ts := newServer(t, &srv)
@@ -226,6 +331,39 @@ func TestRetryStatuses(t *testing.T) {
 			}
 			if fs[0].LastStatus != tt.status || fs[0].Attempts != int(tt.calls) || !strings.Contains(fs[0].LastError, fmt.Sprint(tt.status)) {
 				t.Errorf("failure %+v, want status %d after %d attempts", fs[0], tt.status, tt.calls)
+			}
+		})
+	}
+}
+
+// TestLongAnswer: an answer whose body is over the most the Sender reads
+// still counts by its status: a 2xx is delivered, a 4xx is not retried.
+func TestLongAnswer(t *testing.T) {
+	for _, status := range []int{200, 202, 400, 404, 503} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			var calls atomic.Int64
+			ts := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.WriteHeader(status)
+				w.Write(bytes.Repeat([]byte("x"), 2*drainLimit))
+			}))
+			f := newFixture(t, testConfig(), ts.URL)
+			f.s.Send(transferPut(transferID))
+			waitFor(t, "the outcome", func() bool { st := f.s.Stats(); return st.Delivered+st.Failed == 1 })
+			wantCalls, wantDelivered := int64(1), status < 300
+			if status >= 500 {
+				wantCalls = 3
+			}
+			if got := calls.Load(); got != wantCalls {
+				t.Errorf("server called %d times, want %d", got, wantCalls)
+			}
+			if got := f.s.Stats().Delivered == 1; got != wantDelivered {
+				t.Errorf("delivered %v, want %v", got, wantDelivered)
+			}
+			if !wantDelivered {
+				if fs := f.failures("dfsp1"); len(fs) != 1 || fs[0].LastStatus != status {
+					t.Errorf("failures %+v, want one with status %d", fs, status)
+				}
 			}
 		})
 	}

@@ -199,6 +199,42 @@ var notImplemented = []string{"/authorizations", "/transactions", "/bulkQuotes",
 // read no more before it answers through HandleError.
 func (s *Server) BodyLimit() int { return int(max(s.maxBody, MaxBatchBody)) }
 
+// MaxBodyOf is the largest body the route of the request with header h
+// accepts: the HTTP server should read no more before it answers through
+// HandleError. Only POST /participants takes more than Options.MaxBody.
+func (s *Server) MaxBodyOf(h *fasthttp.RequestHeader) int {
+	if h.IsPost() {
+		p := requestPath(h.RequestURI())
+		if string(p) == "/participants" {
+			return MaxBatchBody
+		}
+		if bytes.IndexByte(p, '%') >= 0 {
+			var segs [2]string
+			if n, ok := splitPath(string(p), segs[:]); ok && n == 1 && segs[0] == "participants" {
+				return MaxBatchBody
+			}
+		}
+	}
+	return int(s.maxBody)
+}
+
+// requestPath returns the path of a request target, origin form
+// ("/a/b?q") or absolute form ("http://host/a/b?q"), still escaped.
+func requestPath(uri []byte) []byte {
+	if i := bytes.IndexAny(uri, "?#"); i >= 0 {
+		uri = uri[:i]
+	}
+	if len(uri) > 0 && uri[0] != '/' {
+		if _, rest, ok := bytes.Cut(uri, []byte("://")); ok {
+			if i := bytes.IndexByte(rest, '/'); i >= 0 {
+				return rest[i:]
+			}
+			return []byte("/")
+		}
+	}
+	return uri
+}
+
 // Handle serves one request of the API. It is a fasthttp.RequestHandler.
 func (s *Server) Handle(rc *fasthttp.RequestCtx) {
 	s.requests.Add(1)
@@ -240,7 +276,7 @@ func (s *Server) HandleError(rc *fasthttp.RequestCtx, err error) {
 	c := &call{rc: rc, method: string(rc.Method()), path: string(rc.URI().PathOriginal()), ver: Latest}
 	c.resource = resourceOf(c.path)
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		s.reject(c, newError(http.StatusRequestEntityTooLarge, "3104", "body is larger than %d bytes", s.BodyLimit()))
+		s.reject(c, newError(http.StatusRequestEntityTooLarge, "3104", "body is larger than %d bytes", s.MaxBodyOf(&rc.Request.Header)))
 		return
 	}
 	s.reject(c, badRequest("3101", "the request could not be read as HTTP: %s", truncate(err.Error(), 128)))

@@ -3,6 +3,8 @@ package fspiop
 import (
 	"net/http"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 )
 
 func TestSplitPath(t *testing.T) {
@@ -91,5 +93,39 @@ func TestMatch(t *testing.T) {
 		if c.typ != tt.typ || c.id != tt.id || c.sub != tt.sub {
 			t.Errorf("%s %s: values %q %q %q, want %q %q %q", tt.method, tt.path, c.typ, c.id, c.sub, tt.typ, tt.id, tt.sub)
 		}
+	}
+}
+
+func TestMaxBodyOf(t *testing.T) {
+	s := &Server{maxBody: DefaultMaxBody}
+	tests := []struct {
+		method, uri string
+		want        int
+	}{
+		{"POST", "/participants", MaxBatchBody},
+		{"POST", "/participants?x=1", MaxBatchBody},
+		{"POST", "/%70articipants", MaxBatchBody},
+		{"POST", "http://hub:3000/participants", MaxBatchBody},
+		{"POST", "/participants/MSISDN/123", DefaultMaxBody},
+		{"PUT", "/participants", DefaultMaxBody},
+		{"POST", "/transfers", DefaultMaxBody},
+		{"PUT", "/parties/MSISDN/123", DefaultMaxBody},
+		{"POST", "/participants/", DefaultMaxBody},
+		{"POST", "http://hub:3000", DefaultMaxBody},
+	}
+	for _, tt := range tests {
+		var h fasthttp.RequestHeader
+		h.SetMethod(tt.method)
+		h.SetRequestURI(tt.uri)
+		if got := s.MaxBodyOf(&h); got != tt.want {
+			t.Errorf("MaxBodyOf(%s %s) = %d, want %d", tt.method, tt.uri, got, tt.want)
+		}
+	}
+	// It runs for every request.
+	var h fasthttp.RequestHeader
+	h.SetMethod("POST")
+	h.SetRequestURI("/transfers")
+	if n := testing.AllocsPerRun(100, func() { s.MaxBodyOf(&h) }); n != 0 {
+		t.Errorf("MaxBodyOf of POST /transfers allocates %v times, want 0", n)
 	}
 }

@@ -158,7 +158,7 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 	h.AdminURL = "http://" + adminLn.Addr().String()
 	h.APIURL = "http://" + apiLn.Addr().String()
 	h.adminSrv = httpsrv.New(h.Admin)
-	h.apiSrv = fastsrv.New(h.API.Handle, fastsrv.Config{Name: "hutong", MaxBody: h.API.BodyLimit(), OnError: h.API.HandleError})
+	h.apiSrv = fastsrv.New(h.API.Handle, fastsrv.Config{Name: "hutong", MaxBody: h.API.BodyLimit(), MaxBodyOf: h.API.MaxBodyOf, OnError: h.API.HandleError})
 	h.adminDone, h.apiDone = make(chan error, 1), make(chan error, 1)
 	go func() { h.adminDone <- h.adminSrv.Serve(adminLn) }()
 	go func() { h.apiDone <- h.apiSrv.Serve(apiLn) }()

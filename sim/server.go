@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -110,8 +109,9 @@ func (f *FSP) answer(ctx *fasthttp.RequestCtx, resource string, status int, perr
 }
 
 // serveError answers a request fasthttp could not read: a body larger
-// than Config.MaxBody is a protocol error like the others; a malformed or
-// stalled request is answered as net/http would, and not counted.
+// than Config.MaxBody is a protocol error like the others; a malformed
+// request is answered as net/http would, and not counted. (A client that
+// went away or stalled is not answered: fastsrv closes its connection.)
 func (f *FSP) serveError(ctx *fasthttp.RequestCtx, err error) {
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		f.stats.received.Add(1)
@@ -129,12 +129,9 @@ func (f *FSP) serveError(ctx *fasthttp.RequestCtx, err error) {
 		return
 	}
 	var small *fasthttp.ErrSmallBuffer
-	var ne net.Error
 	switch {
 	case errors.As(err, &small):
 		ctx.Error("request header too large", fasthttp.StatusRequestHeaderFieldsTooLarge)
-	case errors.As(err, &ne) && ne.Timeout():
-		ctx.Error("request timeout", fasthttp.StatusRequestTimeout)
 	default:
 		ctx.Error("malformed request", fasthttp.StatusBadRequest)
 	}

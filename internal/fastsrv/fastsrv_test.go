@@ -2,10 +2,15 @@ package fastsrv
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,5 +181,188 @@ func TestServeAfterShutdownReturns(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("Serve still running after Shutdown")
+	}
+}
+
+// TestShutdownGivenUpEndsKeepAlive: once Shutdown has given up waiting, a
+// request that was under way is answered with Connection: close, and its
+// connection takes no further request: the server behind it may be gone.
+func TestShutdownGivenUpEndsKeepAlive(t *testing.T) {
+	started := make(chan struct{})
+	release := make(chan struct{})
+	var calls atomic.Int64
+	s, addr, served := start(t, func(ctx *fasthttp.RequestCtx) {
+		if calls.Add(1) == 1 {
+			close(started)
+			<-release
+		}
+		ctx.SetBodyString("done")
+	})
+	c := dial(t, addr)
+	if _, err := io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want the context's deadline (the handler is still running)", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve = %v, want nil", err)
+	}
+	close(release)
+	br := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("the request under way got no answer: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "done" || !resp.Close {
+		t.Errorf("request under way = %d %q, Connection: close %v; want 200 \"done\" with Connection: close", resp.StatusCode, b, resp.Close)
+	}
+	// The client may not honour Connection: close; the server must.
+	io.WriteString(c, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, err := http.ReadResponse(br, nil); err == nil {
+		resp.Body.Close()
+		t.Errorf("a request after Shutdown gave up was answered %d", resp.StatusCode)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1", n)
+	}
+}
+
+// TestUnreadableRequestNotAnswered: a client that connects and sends
+// nothing until the read timeout, or resets the connection, gets no answer
+// and is not passed to OnError, as with net/http: there is no request to
+// answer, and an HTTP client reading an unsolicited 400 on a connection it
+// keeps for later takes it for the answer to its next request.
+func TestUnreadableRequestNotAnswered(t *testing.T) {
+	var errs []error
+	var mu sync.Mutex
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }, Config{
+		ReadTimeout: 50 * time.Millisecond,
+		OnError: func(ctx *fasthttp.RequestCtx, err error) {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+			ctx.Error("bad", fasthttp.StatusBadRequest)
+		},
+	})
+	go s.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	})
+	addr := ln.Addr().String()
+	tests := []struct {
+		name string
+		send string
+	}{
+		{"nothing sent", ""},
+		{"headers cut short", "GET / HTTP/1.1\r\nHost: x\r\n"},
+		{"body cut short", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dial(t, addr)
+			io.WriteString(c, tt.send)
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			b, err := io.ReadAll(c)
+			if len(b) > 0 {
+				t.Errorf("got %q, want the connection closed with no answer", b)
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Errorf("connection still open after the server's read timeout")
+			}
+		})
+	}
+	// A malformed request is still answered through OnError.
+	c := dial(t, addr)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("malformed request: %v, want an answer", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != fasthttp.StatusBadRequest {
+		t.Errorf("malformed request answered %d, want 400", resp.StatusCode)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(errs) != 1 {
+		t.Errorf("OnError called with %v, want only the malformed request's error", errs)
+	}
+}
+
+// TestBodyTooLargeAnswered: a client sending a body over the limit reads
+// the refusal, rather than losing it to a reset when the server closes the
+// connection with the body still coming.
+func TestBodyTooLargeAnswered(t *testing.T) {
+	var called atomic.Int64
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(func(ctx *fasthttp.RequestCtx) { called.Add(1) }, Config{
+		MaxBody: 1 << 20,
+		MaxBodyOf: func(h *fasthttp.RequestHeader) int {
+			if string(h.RequestURI()) == "/small" {
+				return 1 << 10
+			}
+			return 1 << 30 // more than MaxBody: MaxBody holds
+		},
+		OnError: func(ctx *fasthttp.RequestCtx, err error) {
+			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+				ctx.Error("too large", fasthttp.StatusRequestEntityTooLarge)
+				return
+			}
+			ctx.Error(err.Error(), fasthttp.StatusBadRequest)
+		},
+	})
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown = %v", err)
+		}
+		<-served
+	})
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	tests := []struct {
+		path string
+		size int
+	}{
+		{"/small", 64 << 10},
+		{"/small", 4 << 20},
+		{"/big", 4 << 20},
+		{"/big", 32 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s %d", tt.path, tt.size), func(t *testing.T) {
+			resp, err := client.Post("http://"+ln.Addr().String()+tt.path, "application/json", bytes.NewReader(make([]byte, tt.size)))
+			if err != nil {
+				t.Fatalf("POST of %d bytes: %v, want a 413", tt.size, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != fasthttp.StatusRequestEntityTooLarge {
+				t.Errorf("POST of %d bytes answered %d, want 413", tt.size, resp.StatusCode)
+			}
+		})
+	}
+	if n := called.Load(); n != 0 {
+		t.Errorf("handler called %d times, want 0", n)
 	}
 }
