@@ -307,20 +307,28 @@ func TestErrorMessage(t *testing.T) {
 	}
 }
 
+// startAgainst starts fsp1 with the default configuration, sending to the
+// hub at hubURL, and closes it when the test ends.
+func startAgainst(t *testing.T, hubURL string) *FSP {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.ID, cfg.HubURL = "fsp1", hubURL
+	f, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close(context.Background()) })
+	return f
+}
+
 func TestRefusedRequest(t *testing.T) {
 	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		w.Write([]byte(`{"errorInformation":{"errorCode":"3101","errorDescription":"Malformed syntax"}}`))
 	}))
 	defer hub.Close()
-	cfg := DefaultConfig()
-	cfg.ID, cfg.HubURL = "fsp1", hub.URL
-	f, err := Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close(context.Background())
-	_, err = f.Pay(context.Background(), f.Customers()[0].Party.ID, Party{Type: "MSISDN", ID: "1"}, "1", "USD")
+	f := startAgainst(t, hub.URL)
+	_, err := f.Pay(context.Background(), f.Customers()[0].Party.ID, Party{Type: "MSISDN", ID: "1"}, "1", "USD")
 	var e *Error
 	if !errors.As(err, &e) || e.Phase != PhaseDiscovery || e.Status != 400 || e.Code != "3101" || !errors.Is(err, ErrRefused) {
 		t.Errorf("Pay = %v, want a refused discovery", err)
@@ -434,13 +442,7 @@ func TestEscapedPathSegments(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer hub.Close()
-	cfg := DefaultConfig()
-	cfg.ID, cfg.HubURL = "fsp1", hub.URL
-	f, err := Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close(context.Background())
+	f := startAgainst(t, hub.URL)
 	// One identifier with slashes: two segments, not four.
 	if resp, info := (rawRequest{method: "GET", path: "/parties/MSISDN/1%2F2%2F3"}).do(t, f.URL()); resp.StatusCode != 202 {
 		t.Fatalf("GET = %d %+v, want 202", resp.StatusCode, info)
