@@ -1,6 +1,7 @@
 package fspiop
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -17,11 +18,22 @@ import (
 // to route their callbacks and to tell a resend from a modified request.
 // They are kept in the store's key-value space without a sync of their own
 // (they survive a crash of the process, not of the machine) under
-// "q/<quoteId>" and "tr/<transactionRequestId>".
+// "q/<quoteId>" and "tr/<transactionRequestId>", and each is indexed by
+// the time it was made under "x/<unix ns, 8 bytes big-endian><record
+// key>", so that records older than the retention can be dropped in order.
 const (
 	prefixQuote              = "q/"
 	prefixTransactionRequest = "tr/"
+	prefixMade               = "x/"
 )
+
+// madeKey is the index key of the record key under created.
+func madeKey(created time.Time, key string) []byte {
+	b := make([]byte, 0, len(prefixMade)+8+len(key))
+	b = append(b, prefixMade...)
+	b = binary.BigEndian.AppendUint64(b, uint64(created.UnixNano()))
+	return append(b, key...)
+}
 
 // Exchange states.
 const (
@@ -168,9 +180,34 @@ type locks struct {
 func newLocks() *locks { return &locks{seed: maphash.MakeSeed()} }
 
 func (l *locks) lock(key string) func() {
-	m := &l.mu[maphash.String(l.seed, key)%uint64(len(l.mu))]
+	m := l.muOf(key)
 	m.Lock()
 	return m.Unlock
+}
+
+func (l *locks) muOf(key string) *sync.Mutex {
+	return &l.mu[maphash.String(l.seed, key)%uint64(len(l.mu))]
+}
+
+// lockAll takes the locks of every key, each once and in index order, so
+// that it cannot deadlock with lock (which holds one) or with itself.
+func (l *locks) lockAll(keys []string) func() {
+	var held [len(l.mu)]bool
+	for _, k := range keys {
+		held[maphash.String(l.seed, k)%uint64(len(l.mu))] = true
+	}
+	for i, h := range held {
+		if h {
+			l.mu[i].Lock()
+		}
+	}
+	return func() {
+		for i, h := range held {
+			if h {
+				l.mu[i].Unlock()
+			}
+		}
+	}
 }
 
 // openExchanges keeps the exchanges not yet answered, so that an answer
@@ -217,7 +254,10 @@ func (s *Server) openExchange(c *call, prefix, id, dest string) (*exchange, *Err
 		return nil, internal(err)
 	}
 	x := &exchange{Source: c.source, Dest: dest, Fingerprint: fp, Created: s.clk.Now().UTC()}
-	if err := saveExchange(c.ctx, s.kv, prefix, id, x); err != nil {
+	var b store.KVBatch
+	b.Set([]byte(prefix+id), x.encode())
+	b.Set(madeKey(x.Created, prefix+id), nil)
+	if err := s.kv.Apply(c.ctx, &b); err != nil {
 		return nil, internal(err)
 	}
 	s.open.put(prefix+id, x)
@@ -234,6 +274,7 @@ func (s *Server) answerExchange(c *call, prefix, id string, state byte) (string,
 		var err error
 		x, err = loadExchange(c.ctx, s.kv, prefix, id)
 		if errors.Is(err, store.ErrNotFound) {
+			// Never recorded, or dropped after the retention.
 			return c.dest, nil
 		}
 		if err != nil {
@@ -258,4 +299,81 @@ func (s *Server) answerExchange(c *call, prefix, id string, state byte) (string,
 		return "", internal(err)
 	}
 	return x.Source, nil
+}
+
+// DefaultRetention is how long quote and transaction request records are
+// kept when Options.Retention is zero.
+const DefaultRetention = 24 * time.Hour
+
+// pruneBatch is the most records one prune batch drops.
+const pruneBatch = 1024
+
+// prune drops the records made before now less the retention, oldest
+// first, and returns how many it dropped. It holds the lock of each
+// record it drops, so that an answer arriving meanwhile cannot write the
+// record back after it is gone: an answer after the record is dropped is
+// routed as one to an unknown request.
+func (s *Server) prune(ctx context.Context) (int, error) {
+	cutoff := s.clk.Now().Add(-s.retention).UnixNano()
+	total := 0
+	for {
+		var keys []string // record keys, in index order
+		var index [][]byte
+		err := s.kv.Scan(ctx, []byte(prefixMade), pruneBatch, func(k, _ []byte) error {
+			rest := k[len(prefixMade):]
+			if len(rest) < 8 {
+				return nil // not one of ours; left alone
+			}
+			if int64(binary.BigEndian.Uint64(rest)) >= cutoff {
+				return errStopScan
+			}
+			keys = append(keys, string(rest[8:]))
+			index = append(index, bytes.Clone(k))
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopScan) {
+			return total, err
+		}
+		if len(keys) == 0 {
+			return total, nil
+		}
+		unlock := s.locks.lockAll(keys)
+		var b store.KVBatch
+		for i, key := range keys {
+			b.Delete([]byte(key))
+			b.Delete(index[i])
+			s.open.take(key)
+		}
+		err = s.kv.Apply(ctx, &b)
+		unlock()
+		if err != nil {
+			return total, err
+		}
+		total += len(keys)
+		s.pruned.Add(uint64(len(keys)))
+		if len(keys) < pruneBatch {
+			return total, nil
+		}
+	}
+}
+
+var errStopScan = errors.New("fspiop: stop scan")
+
+// pruneLoop prunes every interval until stop is closed.
+func (s *Server) pruneLoop(interval time.Duration, stop <-chan struct{}) {
+	defer s.pruneDone.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if n, err := s.prune(context.Background()); err != nil {
+				s.log.Error("fspiop: dropping old quote and transaction request records", "err", err, "dropped", n)
+			} else if n > 0 {
+				s.log.Debug("fspiop: dropped old quote and transaction request records", "dropped", n)
+			}
+		}
+	}
 }

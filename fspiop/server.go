@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -51,6 +52,14 @@ type Options struct {
 	// always waited for to their end: what follows them must happen.
 	// Default 10 s.
 	Timeout time.Duration
+	// Retention is how long a quote or transaction request is recorded
+	// after it was made: a resend, an answer or a GET within it is
+	// recognised, one after it is taken as new or unknown. Default
+	// DefaultRetention; at least a minute.
+	Retention time.Duration
+	// PruneEvery is how often records older than Retention are dropped.
+	// Default a minute.
+	PruneEvery time.Duration
 }
 
 // Server serves the FSPIOP API over fasthttp: Handle serves a request,
@@ -71,8 +80,13 @@ type Server struct {
 	bg      sync.WaitGroup // aborts started by Undelivered
 	closing atomic.Bool
 
+	retention time.Duration
+	pruneStop chan struct{}
+	pruneDone sync.WaitGroup
+
 	requests atomic.Uint64
 	rejected atomic.Uint64
+	pruned   atomic.Uint64
 	dates    atomic.Pointer[dateCache]
 	// lastDate is the last Date header found valid: most messages of a
 	// second carry the same one.
@@ -83,12 +97,27 @@ type Server struct {
 type Stats struct {
 	Requests uint64 // requests and callbacks received
 	Rejected uint64 // answered with an error status
+	Pruned   uint64 // quote and transaction request records dropped after the retention
 }
 
-// New returns a server. Writer, Directory, Callbacks and KV are required.
+// New returns a server, which drops old quote and transaction request
+// records in the background until Close. Writer, Directory, Callbacks and
+// KV are required.
 func New(o Options) (*Server, error) {
 	if o.Writer == nil || o.Directory == nil || o.Callbacks == nil || o.KV == nil {
 		return nil, errors.New("fspiop: Writer, Directory, Callbacks and KV are required")
+	}
+	if o.Retention < 0 || o.PruneEvery < 0 {
+		return nil, errors.New("fspiop: Retention and PruneEvery must not be negative")
+	}
+	if o.Retention == 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.Retention < time.Minute {
+		return nil, fmt.Errorf("fspiop: Retention %v is less than a minute", o.Retention)
+	}
+	if o.PruneEvery == 0 {
+		o.PruneEvery = time.Minute
 	}
 	s := &Server{
 		w: o.Writer, dir: o.Directory, cb: o.Callbacks, kv: o.KV,
@@ -111,12 +140,15 @@ func New(o Options) (*Server, error) {
 		s.timeout = 10 * time.Second
 	}
 	s.table = routeTable(s.maxBody)
+	s.retention, s.pruneStop = o.Retention, make(chan struct{})
+	s.pruneDone.Add(1)
+	go s.pruneLoop(o.PruneEvery, s.pruneStop)
 	return s, nil
 }
 
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
-	return Stats{Requests: s.requests.Load(), Rejected: s.rejected.Load()}
+	return Stats{Requests: s.requests.Load(), Rejected: s.rejected.Load(), Pruned: s.pruned.Load()}
 }
 
 // kind tells a request from a callback: requests are answered 202 and need

@@ -57,9 +57,14 @@ func (s *Server) Undelivered(f *callback.Failure) {
 	}
 }
 
-// Close waits for the work Undelivered started. Call it after the
-// callback sender has stopped and before the ledger writer closes.
+// Close stops dropping old records and waits for the work Undelivered
+// started. Call it after the callback sender has stopped and before the
+// ledger writer and the store close. It returns at once when called again.
 func (s *Server) Close() {
-	s.closing.Store(true)
+	if s.closing.Swap(true) {
+		return
+	}
+	close(s.pruneStop)
+	s.pruneDone.Wait()
 	s.bg.Wait()
 }

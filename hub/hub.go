@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"sync/atomic"
+	"time"
 
 	"github.com/hutong/hutong/admin"
 	"github.com/hutong/hutong/callback"
@@ -51,6 +52,9 @@ type Config struct {
 	// CloseWindows, if set, closes settlement windows on this schedule;
 	// otherwise they close only when the operator says so.
 	CloseWindows *closing.Schedule
+	// QuoteRetention is how long quote and transaction request records
+	// are kept. Default fspiop.DefaultRetention.
+	QuoteRetention time.Duration
 }
 
 // Hub is a running switch.
@@ -132,7 +136,7 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 	h.Directory = directory.New(kv, cfg.Clock)
 	h.API, err = fspiop.New(fspiop.Options{
 		Writer: h.Writer, Directory: h.Directory, Callbacks: h.Callbacks, KV: kv,
-		Clock: cfg.Clock, Logger: cfg.Logger,
+		Clock: cfg.Clock, Logger: cfg.Logger, Retention: cfg.QuoteRetention,
 	})
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/hutong/hutong/audit"
 	"github.com/hutong/hutong/bench"
 	"github.com/hutong/hutong/closing"
+	"github.com/hutong/hutong/fspiop"
 	"github.com/hutong/hutong/hub"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/money"
@@ -73,6 +74,7 @@ func serveCmd(ctx context.Context) *cobra.Command {
 		verbose bool
 		closeAt string
 		zone    string
+		keep    time.Duration
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -90,7 +92,7 @@ func serveCmd(ctx context.Context) *cobra.Command {
 			if dataDir == "" {
 				return errors.New("serve needs --data DIR (or --demo, which uses a directory under the system's temporary directory)")
 			}
-			cfg := hub.Config{Dir: dataDir, AdminAddr: addr, APIAddr: apiAddr, Logger: log}
+			cfg := hub.Config{Dir: dataDir, AdminAddr: addr, APIAddr: apiAddr, Logger: log, QuoteRetention: keep}
 			if demo && closeAt == "" {
 				closeAt = "every 1m"
 			}
@@ -110,6 +112,7 @@ func serveCmd(ctx context.Context) *cobra.Command {
 	}
 	c.Flags().StringVar(&closeAt, "close-windows", "", `close settlement windows on a schedule: "every 15m" or "at 00:00,12:00" (default: only when the operator closes them; "every 1m" with --demo)`)
 	c.Flags().StringVar(&zone, "timezone", "UTC", "time zone of --close-windows, as an IANA name such as Asia/Shanghai")
+	c.Flags().DurationVar(&keep, "quote-retention", fspiop.DefaultRetention, "how long quote and transaction request records are kept (at least 1m): resends, answers and lookups within it are recognised")
 	c.Flags().StringVar(&dataDir, "data", "", "directory of the embedded store (created if absent)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:7070", "address of the admin API (the hub operator's; keep it private)")
 	c.Flags().StringVar(&apiAddr, "fspiop-addr", "127.0.0.1:7071", "address of the FSPIOP API, where participants connect")
