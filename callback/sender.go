@@ -30,6 +30,11 @@ var ErrClosed = errors.New("callback: sender closed")
 // callback, when the recipient's queue has no room.
 var ErrQueueFull = errors.New("callback: queue full")
 
+// ErrQueueBytes is returned by Redeliver, and recorded as the reason of a
+// callback, when the recipient's callbacks not yet delivered already take
+// Config.QueueBytes. It wraps ErrQueueFull.
+var ErrQueueBytes = fmt.Errorf("%w: the recipient's callbacks not yet delivered take the most memory allowed", ErrQueueFull)
+
 // Vars are the values a request's endpoint template may name.
 type Vars struct {
 	// ID fills {{transferId}} and {{requestId}}.
@@ -86,6 +91,12 @@ type Config struct {
 	// callback sent when its recipient's queue is full is recorded as
 	// failed at once. Default 16384.
 	QueueSize int
+	// QueueBytes bounds the memory of one participant's callbacks not yet
+	// delivered (queued, in flight or waiting for a retry), counting each
+	// body and its headers: a participant that stops answering cannot
+	// take more. A callback over it is recorded as failed at once, as with
+	// a full queue. Default 64 MiB.
+	QueueBytes int64
 	// TLS configures calls to https endpoints: the client certificate of
 	// mutual TLS and the authorities participants' servers are checked
 	// against. Default: the system's roots, no client certificate.
@@ -112,6 +123,7 @@ func DefaultConfig() Config {
 		MaxBackoff:  5 * time.Second,
 		Concurrency: 64,
 		QueueSize:   16384,
+		QueueBytes:  64 << 20,
 		Clock:       clock.Real{},
 		Logger:      slog.Default(),
 	}
@@ -133,6 +145,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("callback: Concurrency %d is negative", c.Concurrency)
 	case c.QueueSize < 0:
 		return fmt.Errorf("callback: QueueSize %d is negative", c.QueueSize)
+	case c.QueueBytes < 0:
+		return fmt.Errorf("callback: QueueBytes %d is negative", c.QueueBytes)
 	}
 	f := c
 	f.fill()
@@ -161,6 +175,9 @@ func (c *Config) fill() {
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = d.QueueSize
+	}
+	if c.QueueBytes == 0 {
+		c.QueueBytes = d.QueueBytes
 	}
 	if c.Clock == nil {
 		c.Clock = d.Clock
@@ -301,6 +318,8 @@ type counters struct {
 // job is a callback on its way.
 type job struct {
 	req      *Request
+	p        *peer // set once queued
+	size     int64 // counted in p.bytes while queued
 	url      string
 	first    time.Time
 	attempts int
@@ -315,6 +334,8 @@ type peer struct {
 	// running counts the workers started, which stay until Close; idle
 	// those waiting for a job.
 	running, idle atomic.Int32
+	// bytes is the size of the jobs taken and not yet ended.
+	bytes atomic.Int64
 
 	mu     sync.Mutex // guards the field below
 	timers map[*job]*time.Timer
@@ -413,13 +434,19 @@ func (s *Sender) enqueue(j *job) error {
 		s.mu.RUnlock()
 		return ErrClosed
 	}
+	j.p, j.size = p, jobSize(j.req)
+	if p.bytes.Add(j.size) > s.cfg.QueueBytes {
+		p.bytes.Add(-j.size)
+		s.mu.RUnlock()
+		return ErrQueueBytes
+	}
 	s.jobs.Add(1)
 	s.stats.queued.Add(1)
 	select {
 	case p.queue <- j:
 	default:
 		s.stats.queued.Add(-1)
-		s.jobs.Done()
+		s.end(j)
 		s.mu.RUnlock()
 		return ErrQueueFull
 	}
@@ -488,7 +515,7 @@ func (p *peer) deliver(j *job) {
 	s.stats.inFlight.Add(-1)
 	if ok {
 		s.stats.delivered.Add(1)
-		s.jobs.Done()
+		s.end(j)
 		return
 	}
 	if s.abandoning.Load() {
@@ -612,7 +639,26 @@ func (s *Sender) fail(j *job) {
 	if s.cfg.OnFailure != nil {
 		s.cfg.OnFailure(f)
 	}
+	s.end(j)
+}
+
+// end ends a queued job: its bytes are free for others.
+func (s *Sender) end(j *job) {
+	j.p.bytes.Add(-j.size)
 	s.jobs.Done()
+}
+
+// jobSize is what a callback counts against its recipient's QueueBytes:
+// its body, its headers and the Sender's own record of it.
+func jobSize(r *Request) int64 {
+	n := int64(len(r.Body) + len(r.Path) + 256)
+	for k, vs := range r.Header {
+		n += int64(len(k))
+		for _, v := range vs {
+			n += int64(len(v)) + 16
+		}
+	}
+	return n
 }
 
 // abandon records j as given up at Close, ending it.

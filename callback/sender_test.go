@@ -485,6 +485,52 @@ func TestQueueFull(t *testing.T) {
 	waitFor(t, "deliveries", func() bool { return f.s.Stats().Delivered == 2 })
 }
 
+// TestQueueBytes: a recipient that does not answer holds at most
+// QueueBytes of callbacks; those over it fail at once, and room comes back
+// as callbacks end.
+func TestQueueBytes(t *testing.T) {
+	g := newGate()
+	ts := newServer(t, g)
+	cfg := testConfig()
+	cfg.Concurrency, cfg.QueueSize = 1, 100
+	big := func(i int) *Request {
+		r := transferPut(fmt.Sprintf("00000000-0000-4000-8000-%012d", i))
+		r.Body = bytes.Repeat([]byte("x"), 10_000)
+		return r
+	}
+	small := transferPut("00000000-0000-4000-8000-000000000006")
+	// Three large ones fit, and a small one beside them; a fourth large
+	// one does not.
+	cfg.QueueBytes = 3*jobSize(big(0)) + jobSize(small)
+	f := newFixture(t, cfg, ts.URL)
+	f.s.Send(big(1))
+	waitFor(t, "first call at the server", func() bool { return g.now.Load() == 1 })
+	for i := 2; i <= 5; i++ {
+		f.s.Send(big(i))
+	}
+	if st := f.s.Stats(); st.Failed != 2 || st.Queued != 2 || st.InFlight != 1 {
+		t.Errorf("Stats = %+v, want 2 failed, 2 queued, 1 in flight", st)
+	}
+	fs := f.failures("dfsp1")
+	if len(fs) != 2 || !errors.Is(ErrQueueBytes, ErrQueueFull) || !strings.Contains(fs[0].LastError, ErrQueueBytes.Error()) {
+		t.Errorf("failures %+v, want two for the memory bound", fs)
+	}
+	f.s.Send(small)
+	if st := f.s.Stats(); st.Failed != 2 {
+		t.Errorf("a small callback failed: %+v", st)
+	}
+	close(g.release)
+	waitFor(t, "deliveries", func() bool { return f.s.Stats().Delivered == 4 })
+	// All ended: the whole budget is free again.
+	for i := 7; i <= 9; i++ {
+		f.s.Send(big(i))
+	}
+	waitFor(t, "deliveries", func() bool { return f.s.Stats().Delivered == 7 })
+	if st := f.s.Stats(); st.Failed != 2 {
+		t.Errorf("Stats = %+v, want no more failures once the budget is free", st)
+	}
+}
+
 func TestConcurrencyBound(t *testing.T) {
 	g := newGate()
 	ts := newServer(t, g)
@@ -809,6 +855,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative max backoff", Config{MaxBackoff: -1}, false},
 		{"negative concurrency", Config{Concurrency: -1}, false},
 		{"negative queue", Config{QueueSize: -1}, false},
+		{"negative queue bytes", Config{QueueBytes: -1}, false},
 		{"max below backoff", Config{Backoff: time.Second, MaxBackoff: time.Millisecond}, false},
 		{"backoff above default max", Config{Backoff: time.Minute}, true},
 	}
