@@ -51,9 +51,12 @@
 package admin
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/hutong/hutong/callback"
 	"github.com/hutong/hutong/liquidity"
@@ -81,7 +84,15 @@ type Options struct {
 	// Alerts records and lists liquidity alerts. When nil, the alert
 	// routes answer 503.
 	Alerts *liquidity.Monitor
+	// Token, when set, is the bearer token every request must carry
+	// (Authorization: Bearer <token>); others are answered 401
+	// UNAUTHORIZED. It should be at least MinTokenLength characters.
+	Token string
 }
+
+// MinTokenLength is the shortest admin token the hub accepts: 128 bits of
+// hex.
+const MinTokenLength = 32
 
 // Server is the admin API. It implements http.Handler and is safe for
 // concurrent use.
@@ -94,6 +105,9 @@ type Server struct {
 	endpoints *callback.Endpoints
 	callbacks *callback.Sender
 	alerts    *liquidity.Monitor
+	// token is the SHA-256 of Options.Token, nil when there is none:
+	// comparing digests in constant time tells nothing of the token.
+	token []byte
 }
 
 //go:embed openapi.yaml
@@ -161,6 +175,10 @@ func New(w *writer.Writer, opts Options) *Server {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBody
 	}
+	if opts.Token != "" {
+		d := sha256.Sum256([]byte(opts.Token))
+		s.token = d[:]
+	}
 	for _, rt := range routes {
 		h := rt.handler
 		s.mux.HandleFunc(rt.method+" "+rt.path, func(rw http.ResponseWriter, r *http.Request) {
@@ -184,11 +202,35 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			writeError(rw, &apiError{status: http.StatusInternalServerError, code: codeInternal, msg: msgInternal})
 		}
 	}()
+	if !s.authorized(r) {
+		rw.Header().Set("WWW-Authenticate", `Bearer realm="hutong admin"`)
+		writeError(rw, &apiError{status: http.StatusUnauthorized, code: codeUnauthorized,
+			msg: "this admin API needs the operator's token: Authorization: Bearer <token> (the CLI sends $" + TokenEnv + ")"})
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.unrouted(rw, r)
 		return
 	}
 	s.mux.ServeHTTP(rw, r)
+}
+
+// TokenEnv is the environment variable the hub and its command line read
+// the admin token from.
+const TokenEnv = "HUTONG_ADMIN_TOKEN"
+
+// authorized reports whether r carries the token, or none is needed.
+func (s *Server) authorized(r *http.Request) bool {
+	if s.token == nil {
+		return true
+	}
+	h := r.Header.Get("Authorization")
+	const scheme = "Bearer "
+	if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
+		return false
+	}
+	d := sha256.Sum256([]byte(h[len(scheme):]))
+	return subtle.ConstantTimeCompare(d[:], s.token) == 1
 }
 
 // unrouted answers a request no route matches, in the API's error format.

@@ -35,6 +35,7 @@ const (
 	codeUnavailable      = "UNAVAILABLE"
 	codeOutcomeUnknown   = "OUTCOME_UNKNOWN"
 	codeInternal         = "INTERNAL"
+	codeUnauthorized     = "UNAUTHORIZED"
 
 	msgInternal = "internal error; the hub operator's logs have the details"
 )

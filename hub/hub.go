@@ -55,6 +55,8 @@ type Config struct {
 	// QuoteRetention is how long quote and transaction request records
 	// are kept. Default fspiop.DefaultRetention.
 	QuoteRetention time.Duration
+	// AdminToken, when set, is the bearer token the admin API requires.
+	AdminToken string
 }
 
 // Hub is a running switch.
@@ -142,7 +144,8 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 		return nil, err
 	}
 	api.Store(h.API)
-	h.Admin = admin.New(h.Writer, admin.Options{Logger: cfg.Logger, Endpoints: h.Endpoints, Callbacks: h.Callbacks, Alerts: h.Alerts})
+	h.Admin = admin.New(h.Writer, admin.Options{Logger: cfg.Logger, Endpoints: h.Endpoints, Callbacks: h.Callbacks, Alerts: h.Alerts,
+		Token: cfg.AdminToken})
 	if cfg.CloseWindows != nil {
 		h.Closer, err = closing.Start(h.Writer, closing.Config{Schedule: *cfg.CloseWindows, Clock: cfg.Clock, Logger: cfg.Logger})
 		if err != nil {

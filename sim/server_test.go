@@ -363,6 +363,11 @@ func TestSetup(t *testing.T) {
 			w.WriteHeader(415)
 			return
 		}
+		if r.Header.Get("Authorization") != "Bearer the-operators-token" {
+			w.WriteHeader(401)
+			w.Write([]byte(`{"error":{"code":"UNAUTHORIZED","message":"no token"}}`))
+			return
+		}
 		switch {
 		case r.URL.Path == "/admin/v1/participants":
 			w.WriteHeader(409)
@@ -379,7 +384,8 @@ func TestSetup(t *testing.T) {
 		}
 	}))
 	defer admin.Close()
-	p := Onboarding{FSP: "payfast", Name: "PayFast", Currency: "USD", NDC: "5000", Funds: "10000", CallbackBase: "http://127.0.0.1:9/"}
+	p := Onboarding{FSP: "payfast", Name: "PayFast", Currency: "USD", NDC: "5000", Funds: "10000", CallbackBase: "http://127.0.0.1:9/",
+		AdminToken: "the-operators-token"}
 	for range 2 {
 		if err := Setup(context.Background(), admin.URL, p); err != nil {
 			t.Fatal(err)

@@ -23,6 +23,7 @@ type Onboarding struct {
 	NDC          string // net debit cap in Currency; "" leaves it as it is
 	Funds        string // collateral to deposit (funds in); "" or "0" deposits none
 	CallbackBase string // base URL of the FSP's FSPIOP server; "" registers none
+	AdminToken   string // the admin API's bearer token, when the hub requires one
 }
 
 // ErrSetup is wrapped by the errors Setup returns when the admin API
@@ -61,7 +62,7 @@ func Setup(ctx context.Context, adminURL string, p Onboarding) error {
 		if s.skip {
 			continue
 		}
-		if err := adminCall(ctx, adminClient, s.method, s.path, s.body, s.exists); err != nil {
+		if err := adminCall(ctx, adminClient, p.AdminToken, s.method, s.path, s.body, s.exists); err != nil {
 			return fmt.Errorf("sim: setup %s: %s: %w", p.FSP, s.what, err)
 		}
 	}
@@ -88,7 +89,7 @@ var adminClient = &http.Client{Transport: &http.Transport{
 
 // adminCall sends one admin API request and accepts any 2xx, or the error
 // code exists.
-func adminCall(ctx context.Context, client *http.Client, method, u string, body any, exists string) error {
+func adminCall(ctx context.Context, client *http.Client, token, method, u string, body any, exists string) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -99,6 +100,9 @@ func adminCall(ctx context.Context, client *http.Client, method, u string, body 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hutong/hutong/admin"
 	"github.com/spf13/cobra"
 )
 
@@ -41,7 +42,7 @@ type adminOptions struct {
 
 // register adds --admin and --json to c and its subcommands.
 func (o *adminOptions) register(c *cobra.Command) {
-	c.PersistentFlags().StringVar(&o.url, "admin", defaultAdminURL, "base URL of the hub's admin API (default from $"+adminEnv+" when set)")
+	c.PersistentFlags().StringVar(&o.url, "admin", defaultAdminURL, "base URL of the hub's admin API (default from $"+adminEnv+" when set); the token in $"+admin.TokenEnv+", if set, is sent with every request")
 	c.PersistentFlags().BoolVar(&o.json, "json", false, "print the API's JSON answer instead of a table")
 }
 
@@ -57,8 +58,9 @@ func (o *adminOptions) client(cmd *cobra.Command) (*adminClient, error) {
 
 // adminClient makes requests of the admin API.
 type adminClient struct {
-	base string // scheme and host, and a path prefix if any, without a trailing "/"
-	http *http.Client
+	base  string // scheme and host, and a path prefix if any, without a trailing "/"
+	token string // sent as a bearer token when not empty
+	http  *http.Client
 }
 
 func newAdminClient(base string) (*adminClient, error) {
@@ -66,7 +68,8 @@ func newAdminClient(base string) (*adminClient, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("admin API URL %q is not an http or https URL such as %s", base, defaultAdminURL)
 	}
-	return &adminClient{base: strings.TrimSuffix(u.String(), "/"), http: &http.Client{Timeout: adminTimeout}}, nil
+	return &adminClient{base: strings.TrimSuffix(u.String(), "/"), token: os.Getenv(admin.TokenEnv),
+		http: &http.Client{Timeout: adminTimeout}}, nil
 }
 
 // adminError is the admin API's refusal of a request.
@@ -99,6 +102,9 @@ func (c *adminClient) do(ctx context.Context, method, path string, query url.Val
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

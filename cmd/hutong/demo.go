@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hutong/hutong/admin"
 	"github.com/hutong/hutong/hub"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/money"
@@ -25,14 +26,15 @@ const demoRate = 20
 // runDemo starts a simulated FSP for each demo participant, registers
 // their customers, sends a steady stream of payments between them and
 // prints a summary every few seconds, until ctx ends. The channel gets the
-// demo's error, or nil once it has stopped.
-func runDemo(ctx context.Context, h *hub.Hub, out io.Writer, log *slog.Logger) <-chan error {
+// demo's error, or nil once it has stopped. token says whether the admin
+// API needs the operator's token: the commands it suggests then send it.
+func runDemo(ctx context.Context, h *hub.Hub, out io.Writer, log *slog.Logger, token bool) <-chan error {
 	done := make(chan error, 1)
-	go func() { done <- demo(ctx, h, out, log) }()
+	go func() { done <- demo(ctx, h, out, log, token) }()
 	return done
 }
 
-func demo(ctx context.Context, h *hub.Hub, out io.Writer, log *slog.Logger) error {
+func demo(ctx context.Context, h *hub.Hub, out io.Writer, log *slog.Logger, token bool) error {
 	var fsps []*sim.FSP
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -61,20 +63,24 @@ func demo(ctx context.Context, h *hub.Hub, out io.Writer, log *slog.Logger) erro
 		log.Info("demo wallet ready", "fsp", p.id, "callbacks", f.URL(), "customers", cfg.Customers)
 	}
 	payee := fsps[0]
+	curl := "curl -s"
+	if token {
+		curl = `curl -s -H "Authorization: Bearer $` + admin.TokenEnv + `"`
+	}
 	fmt.Fprintf(out, `
 hutong demo: %s (a bank), %s and %s pay each other, %d payments a second.
 The ledger is in the directory given by --data. Try:
-  curl -s %[5]s/admin/v1/participants
-  curl -s '%[5]s/admin/v1/positions?currency=USD'
-  curl -s %[5]s/admin/v1/participants/greenbank/transfers?limit=5
-  curl -s %[5]s/admin/v1/participants/greenbank/endpoints
-  curl -s %[5]s/admin/v1/stats
+  %[8]s %[5]s/admin/v1/participants
+  %[8]s '%[5]s/admin/v1/positions?currency=USD'
+  %[8]s %[5]s/admin/v1/participants/greenbank/transfers?limit=5
+  %[8]s %[5]s/admin/v1/participants/greenbank/endpoints
+  %[8]s %[5]s/admin/v1/stats
 The FSPIOP API is at %[6]s; a wallet of your own can join with
   go run ./cmd/hutong sim --hub %[6]s --admin %[5]s --fsp mywallet --setup --pay-to MSISDN/%[7]s --amount 10 --count 5
 Press Ctrl-C to stop.
 
 `, demoParticipants[0].name, demoParticipants[1].name, demoParticipants[2].name, demoRate,
-		h.AdminURL, h.APIURL, payee.Customers()[0].Party.ID)
+		h.AdminURL, h.APIURL, payee.Customers()[0].Party.ID, curl)
 
 	var sent, ok atomic.Int64
 	var mu sync.Mutex // guards failures

@@ -6,15 +6,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hutong/hutong/admin"
 	"github.com/hutong/hutong/audit"
 	"github.com/hutong/hutong/bench"
 	"github.com/hutong/hutong/closing"
@@ -75,6 +78,7 @@ func serveCmd(ctx context.Context) *cobra.Command {
 		closeAt string
 		zone    string
 		keep    time.Duration
+		tokFile string
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -92,7 +96,14 @@ func serveCmd(ctx context.Context) *cobra.Command {
 			if dataDir == "" {
 				return errors.New("serve needs --data DIR (or --demo, which uses a directory under the system's temporary directory)")
 			}
-			cfg := hub.Config{Dir: dataDir, AdminAddr: addr, APIAddr: apiAddr, Logger: log, QuoteRetention: keep}
+			token, err := adminToken(tokFile)
+			if err != nil {
+				return err
+			}
+			if token == "" && !isLoopback(addr) {
+				return fmt.Errorf("--addr %s is not a loopback address: set an admin token ($%s or --admin-token-file) so that only the operator can use the admin API", addr, admin.TokenEnv)
+			}
+			cfg := hub.Config{Dir: dataDir, AdminAddr: addr, APIAddr: apiAddr, Logger: log, QuoteRetention: keep, AdminToken: token}
 			if demo && closeAt == "" {
 				closeAt = "every 1m"
 			}
@@ -112,6 +123,7 @@ func serveCmd(ctx context.Context) *cobra.Command {
 	}
 	c.Flags().StringVar(&closeAt, "close-windows", "", `close settlement windows on a schedule: "every 15m" or "at 00:00,12:00" (default: only when the operator closes them; "every 1m" with --demo)`)
 	c.Flags().StringVar(&zone, "timezone", "UTC", "time zone of --close-windows, as an IANA name such as Asia/Shanghai")
+	c.Flags().StringVar(&tokFile, "admin-token-file", "", "file holding the admin API's bearer token (default: $"+admin.TokenEnv+"; none: the admin API is open, allowed only on a loopback --addr)")
 	c.Flags().DurationVar(&keep, "quote-retention", fspiop.DefaultRetention, "how long quote and transaction request records are kept (at least 1m): resends, answers and lookups within it are recognised")
 	c.Flags().StringVar(&dataDir, "data", "", "directory of the embedded store (created if absent)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:7070", "address of the admin API (the hub operator's; keep it private)")
@@ -141,7 +153,7 @@ func serve(ctx context.Context, log *slog.Logger, out io.Writer, cfg hub.Config,
 	log.Info("hutong is serving", "admin_api", h.AdminURL+"/admin/v1", "fspiop_api", h.APIURL, "data", dataDir)
 	var demoDone <-chan error
 	if demo {
-		demoDone = runDemo(ctx, h, out, log)
+		demoDone = runDemo(ctx, h, out, log, cfg.AdminToken != "")
 	}
 	select {
 	case err := <-h.Done():
@@ -357,4 +369,44 @@ func benchSettlementCmd(ctx context.Context) *cobra.Command {
 	c.Flags().DurationVar(&cfg.Around, "around", 3*time.Second, "how long the load runs before the close and after the settlement")
 	c.Flags().Uint64Var(&cfg.Seed, "seed", 1, "seed for ids and the choice of payer and payee")
 	return c
+}
+
+// adminToken reads the admin API's token from file, else from the
+// environment; "" when neither is set. A token must be at least
+// admin.MinTokenLength printable characters.
+func adminToken(file string) (string, error) {
+	token, from := os.Getenv(admin.TokenEnv), "$"+admin.TokenEnv
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--admin-token-file: %w", err)
+		}
+		token, from = strings.TrimSpace(string(b)), file
+	}
+	if token == "" {
+		return "", nil
+	}
+	if len(token) < admin.MinTokenLength {
+		return "", fmt.Errorf("the admin token in %s has %d characters; use at least %d (for example: openssl rand -hex 32)", from, len(token), admin.MinTokenLength)
+	}
+	for _, r := range token {
+		if r <= ' ' || r > '~' {
+			return "", fmt.Errorf("the admin token in %s must be printable ASCII without spaces", from)
+		}
+	}
+	return token, nil
+}
+
+// isLoopback reports whether the listen address addr is on a loopback
+// interface only.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

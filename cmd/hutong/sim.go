@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hutong/hutong/admin"
 	"github.com/hutong/hutong/sim"
 )
 
@@ -66,7 +68,7 @@ of --amount at --rate per second and prints each. It runs until Ctrl-C.`,
 	}
 	f := c.Flags()
 	f.StringVar(&cfg.HubURL, "hub", "http://127.0.0.1:7071", "base URL of the hub's FSPIOP API")
-	f.StringVar(&adminURL, "admin", "http://127.0.0.1:7070", "base URL of the hub's admin API (for --setup)")
+	f.StringVar(&adminURL, "admin", "http://127.0.0.1:7070", "base URL of the hub's admin API (for --setup; the token in $"+admin.TokenEnv+", if set, is sent)")
 	f.StringVar(&cfg.ID, "fsp", "", "FSP id (required)")
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "address the FSP listens on")
 	f.IntVar(&cfg.Customers, "customers", cfg.Customers, "number of customers")
@@ -123,7 +125,7 @@ func runSim(ctx context.Context, out io.Writer, cfg sim.Config, o simOptions) er
 			base = fsp.URL()
 		}
 		if err := sim.Setup(ctx, o.adminURL, sim.Onboarding{FSP: cfg.ID, Name: o.name, Currency: cfg.Currency,
-			NDC: o.ndc, Funds: o.funds, CallbackBase: base}); err != nil {
+			NDC: o.ndc, Funds: o.funds, CallbackBase: base, AdminToken: os.Getenv(admin.TokenEnv)}); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "onboarded %s: %s enabled, NDC %s, funds %s, callbacks to %s\n", cfg.ID, cfg.Currency, o.ndc, o.funds, base)
