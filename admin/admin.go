@@ -32,8 +32,11 @@
 // for a liquidity or limit rule, 503 when the ledger cannot take work and
 // 500 for anything else, which is logged and never described to the client.
 //
-// The API has no authentication of its own: serve it only where the hub
-// operator alone can reach it.
+// With Options.Token set, every request must carry it as a bearer token
+// (Authorization: Bearer <token>) and any other is answered 401
+// UNAUTHORIZED before it is routed; without, the API is open to whoever
+// can reach it. It speaks plain HTTP: across a network, put it behind TLS,
+// or the token can be read on the way.
 //
 // Settlement: the operator chooses each currency's settlement model, closes
 // settlement windows, settles closed windows of a deferred net model with a
@@ -90,8 +93,8 @@ type Options struct {
 	Token string
 }
 
-// MinTokenLength is the shortest admin token the hub accepts: 128 bits of
-// hex.
+// MinTokenLength is the shortest admin token hutong serve accepts: 128
+// bits of hex. New does not check it.
 const MinTokenLength = 32
 
 // Server is the admin API. It implements http.Handler and is safe for

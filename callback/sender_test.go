@@ -531,6 +531,82 @@ func TestQueueBytes(t *testing.T) {
 	}
 }
 
+// TestQueueBytesReleased: every way a callback ends gives its bytes back
+// to its recipient's QueueBytes: refused, failed after its retries,
+// redelivered and delivered, abandoned in flight, queued or waiting for a
+// retry at Close.
+func TestQueueBytesReleased(t *testing.T) {
+	held := func(s *Sender, to string) int64 {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		if p := s.peers[to]; p != nil {
+			return p.bytes.Load()
+		}
+		return 0
+	}
+	srv := server{answer: []int{400, 500, 500, 500}}
+	ts := newServer(t, &srv)
+	cfg := testConfig()
+	cfg.Concurrency = 1
+	f := newFixture(t, cfg, ts.URL)
+	f.s.Send(transferPut("00000000-0000-4000-8000-000000000001")) // 400: no retry
+	f.s.Send(transferPut("00000000-0000-4000-8000-000000000002")) // 500 three times
+	waitFor(t, "two failures", func() bool { return f.s.Stats().Failed == 2 })
+	if got := held(f.s, "dfsp1"); got != 0 {
+		t.Errorf("after two failures %d bytes held, want 0", got)
+	}
+	fs := f.failures("dfsp1")
+	if len(fs) != 2 {
+		t.Fatalf("%d failures, want 2", len(fs))
+	}
+	if err := f.s.Redeliver(context.Background(), "dfsp1", fs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "redelivery", func() bool { return f.s.Stats().Delivered == 1 })
+	if got := held(f.s, "dfsp1"); got != 0 {
+		t.Errorf("after a redelivery %d bytes held, want 0", got)
+	}
+
+	// At Close: one call in flight and two queued for dfsp1, one retry
+	// waiting for dfsp2, which is down.
+	g := newGate()
+	gs := newServer(t, g)
+	t.Cleanup(func() { close(g.release) })
+	f = newFixture(t, cfg, gs.URL)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	if err := f.eps.SetBase(context.Background(), "dfsp2", down); err != nil {
+		t.Fatal(err)
+	}
+	f.s.cfg.Backoff, f.s.cfg.MaxBackoff = time.Hour, time.Hour
+	r := transferPut(transferID)
+	r.To = "dfsp2"
+	f.s.Send(r)
+	for i := range 3 {
+		f.s.Send(transferPut(fmt.Sprintf("00000000-0000-4000-8000-%012d", i)))
+	}
+	waitFor(t, "a call at the server and a retry waiting", func() bool {
+		return g.now.Load() == 1 && f.s.Stats().Waiting == 1
+	})
+	if held(f.s, "dfsp1") == 0 || held(f.s, "dfsp2") == 0 {
+		t.Fatalf("nothing held before Close: %d, %d", held(f.s, "dfsp1"), held(f.s, "dfsp2"))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := f.s.Close(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Close = %v, want context.Canceled", err)
+	}
+	for _, to := range []string{"dfsp1", "dfsp2"} {
+		if got := held(f.s, to); got != 0 {
+			t.Errorf("after Close %d bytes of %s held, want 0", got, to)
+		}
+	}
+}
+
 func TestConcurrencyBound(t *testing.T) {
 	g := newGate()
 	ts := newServer(t, g)

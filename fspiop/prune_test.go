@@ -129,3 +129,35 @@ func TestLockAll(t *testing.T) {
 		l.lock(k)()
 	}
 }
+
+// TestPruneStops: a prune whose context has ended drops no further batch,
+// so that Close does not wait for a backlog to be gone.
+func TestPruneStops(t *testing.T) {
+	st, err := pebble.Open(t.TempDir(), pebble.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	t0 := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(t0)
+	s := &Server{kv: st.KV(), clk: clk, locks: newLocks(), retention: time.Hour}
+	for i := range 3 {
+		id := fmt.Sprintf("q-%d", i)
+		c := &call{ctx: context.Background(), rc: new(fasthttp.RequestCtx), source: "payer", dest: "payee", body: []byte(`{"id":"` + id + `"}`)}
+		if old, e := s.openExchange(c, prefixQuote, id, "payee"); e != nil || old != nil {
+			t.Fatalf("open %s: %v, %v", id, old, e)
+		}
+	}
+	clk.Advance(2 * time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n, err := s.prune(ctx); n != 0 || !errors.Is(err, context.Canceled) {
+		t.Errorf("prune after its context ended = %d, %v; want 0, %v", n, err, context.Canceled)
+	}
+	if _, err := loadExchange(context.Background(), s.kv, prefixQuote, "q-0"); err != nil {
+		t.Errorf("record dropped by a prune whose context had ended: %v", err)
+	}
+	if n, err := s.prune(context.Background()); n != 3 || err != nil {
+		t.Errorf("prune = %d, %v; want 3", n, err)
+	}
+}

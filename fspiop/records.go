@@ -19,12 +19,12 @@ import (
 // They are kept in the store's key-value space without a sync of their own
 // (they survive a crash of the process, not of the machine) under
 // "q/<quoteId>" and "tr/<transactionRequestId>", and each is indexed by
-// the time it was made under "x/<unix ns, 8 bytes big-endian><record
+// the time it was made under "qx/<unix ns, 8 bytes big-endian><record
 // key>", so that records older than the retention can be dropped in order.
 const (
 	prefixQuote              = "q/"
 	prefixTransactionRequest = "tr/"
-	prefixMade               = "x/"
+	prefixMade               = "qx/"
 )
 
 // madeKey is the index key of the record key under created.
@@ -312,11 +312,16 @@ const pruneBatch = 1024
 // first, and returns how many it dropped. It holds the lock of each
 // record it drops, so that an answer arriving meanwhile cannot write the
 // record back after it is gone: an answer after the record is dropped is
-// routed as one to an unknown request.
+// routed as one to an unknown request. It stops between batches once ctx
+// ends, so that Close need not wait for a backlog (after the hub was down
+// longer than the retention, or the retention was shortened) to be gone.
 func (s *Server) prune(ctx context.Context) (int, error) {
 	cutoff := s.clk.Now().Add(-s.retention).UnixNano()
 	total := 0
 	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
 		var keys []string // record keys, in index order
 		var index [][]byte
 		err := s.kv.Scan(ctx, []byte(prefixMade), pruneBatch, func(k, _ []byte) error {
@@ -359,17 +364,19 @@ func (s *Server) prune(ctx context.Context) (int, error) {
 
 var errStopScan = errors.New("fspiop: stop scan")
 
-// pruneLoop prunes every interval until stop is closed.
-func (s *Server) pruneLoop(interval time.Duration, stop <-chan struct{}) {
+// pruneLoop prunes every interval until ctx ends.
+func (s *Server) pruneLoop(ctx context.Context, interval time.Duration) {
 	defer s.pruneDone.Done()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := s.prune(context.Background()); err != nil {
+			if n, err := s.prune(ctx); ctx.Err() != nil {
+				return
+			} else if err != nil {
 				s.log.Error("fspiop: dropping old quote and transaction request records", "err", err, "dropped", n)
 			} else if n > 0 {
 				s.log.Debug("fspiop: dropped old quote and transaction request records", "dropped", n)

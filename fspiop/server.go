@@ -81,7 +81,7 @@ type Server struct {
 	closing atomic.Bool
 
 	retention time.Duration
-	pruneStop chan struct{}
+	pruneStop context.CancelFunc // ends the pruning, even mid-backlog
 	pruneDone sync.WaitGroup
 
 	requests atomic.Uint64
@@ -140,9 +140,11 @@ func New(o Options) (*Server, error) {
 		s.timeout = 10 * time.Second
 	}
 	s.table = routeTable(s.maxBody)
-	s.retention, s.pruneStop = o.Retention, make(chan struct{})
+	var pruneCtx context.Context
+	pruneCtx, s.pruneStop = context.WithCancel(context.Background())
+	s.retention = o.Retention
 	s.pruneDone.Add(1)
-	go s.pruneLoop(o.PruneEvery, s.pruneStop)
+	go s.pruneLoop(pruneCtx, o.PruneEvery)
 	return s, nil
 }
 

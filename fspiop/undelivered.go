@@ -64,7 +64,7 @@ func (s *Server) Close() {
 	if s.closing.Swap(true) {
 		return
 	}
-	close(s.pruneStop)
+	s.pruneStop()
 	s.pruneDone.Wait()
 	s.bg.Wait()
 }

@@ -53,7 +53,8 @@ type Config struct {
 	// otherwise they close only when the operator says so.
 	CloseWindows *closing.Schedule
 	// QuoteRetention is how long quote and transaction request records
-	// are kept. Default fspiop.DefaultRetention.
+	// are kept: at least a minute (Start fails otherwise). Default
+	// fspiop.DefaultRetention.
 	QuoteRetention time.Duration
 	// AdminToken, when set, is the bearer token the admin API requires.
 	AdminToken string
@@ -90,9 +91,12 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 		cfg.Clock = clock.Real{}
 	}
 	h = &Hub{log: cfg.Logger}
+	// A failed Start returns a nil *Hub: the cleanup keeps its own
+	// reference to what was started.
+	started := h
 	defer func() {
 		if err != nil {
-			h.closeParts(context.Background())
+			started.closeParts(context.Background())
 		}
 	}()
 	cfg.Store.Logger = cfg.Logger

@@ -100,7 +100,7 @@ func serveCmd(ctx context.Context) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if token == "" && !isLoopback(addr) {
+			if token == "" && !isLoopback(addr, net.LookupIP) {
 				return fmt.Errorf("--addr %s is not a loopback address: set an admin token ($%s or --admin-token-file) so that only the operator can use the admin API", addr, admin.TokenEnv)
 			}
 			cfg := hub.Config{Dir: dataDir, AdminAddr: addr, APIAddr: apiAddr, Logger: log, QuoteRetention: keep, AdminToken: token}
@@ -373,7 +373,8 @@ func benchSettlementCmd(ctx context.Context) *cobra.Command {
 
 // adminToken reads the admin API's token from file, else from the
 // environment; "" when neither is set. A token must be at least
-// admin.MinTokenLength printable characters.
+// admin.MinTokenLength printable characters. A file named but empty is an
+// error: the operator asked for a token, and the API must not open.
 func adminToken(file string) (string, error) {
 	token, from := os.Getenv(admin.TokenEnv), "$"+admin.TokenEnv
 	if file != "" {
@@ -382,6 +383,9 @@ func adminToken(file string) (string, error) {
 			return "", fmt.Errorf("--admin-token-file: %w", err)
 		}
 		token, from = strings.TrimSpace(string(b)), file
+		if token == "" {
+			return "", fmt.Errorf("--admin-token-file: %s is empty", file)
+		}
 	}
 	if token == "" {
 		return "", nil
@@ -398,15 +402,28 @@ func adminToken(file string) (string, error) {
 }
 
 // isLoopback reports whether the listen address addr is on a loopback
-// interface only.
-func isLoopback(addr string) bool {
+// interface only. The name localhost counts only when lookup resolves it
+// to loopback addresses alone: a hosts file without it leaves it to DNS,
+// which may answer with any address (through a search domain, say).
+func isLoopback(addr string, lookup func(host string) ([]net.IP, error)) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
 	}
-	if host == "localhost" {
-		return true
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	if host != "localhost" {
+		return false
+	}
+	ips, err := lookup(host)
+	if err != nil || len(ips) == 0 {
+		return false
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return false
+		}
+	}
+	return true
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -15,6 +17,14 @@ import (
 	"github.com/hutong/hutong/store/pebble"
 	"github.com/hutong/hutong/writer"
 )
+
+// TestMain keeps an operator's own admin token out of the tests: the hubs
+// they start (in process or as a child process, which inherits the
+// environment) are to have none unless a test sets one.
+func TestMain(m *testing.M) {
+	os.Unsetenv(admin.TokenEnv)
+	os.Exit(m.Run())
+}
 
 func TestAdminToken(t *testing.T) {
 	good := strings.Repeat("ab", 16)
@@ -40,6 +50,9 @@ func TestAdminToken(t *testing.T) {
 		{"a space inside", "", file("space", good+" "+good), "", true},
 		{"not ASCII", "", file("utf8", good+"é"), "", true},
 		{"no such file", "", filepath.Join(dir, "absent"), "", true},
+		// Named but empty: refused, not taken as no token.
+		{"an empty file", "", file("empty", "\n"), "", true},
+		{"an empty file over the environment", good, file("empty2", ""), "", true},
 	}
 	for _, tt := range tests {
 		t.Setenv(admin.TokenEnv, tt.env)
@@ -51,12 +64,49 @@ func TestAdminToken(t *testing.T) {
 }
 
 func TestIsLoopback(t *testing.T) {
-	for addr, want := range map[string]bool{
-		"127.0.0.1:7070": true, "127.0.0.2:0": true, "[::1]:7070": true, "localhost:7070": true,
-		"0.0.0.0:7070": false, ":7070": false, "10.0.0.5:7070": false, "[::]:7070": false, "example.com:7070": false, "bad": false,
-	} {
-		if got := isLoopback(addr); got != want {
-			t.Errorf("isLoopback(%q) = %v, want %v", addr, got, want)
+	// resolver answers for localhost with ips.
+	resolver := func(ips ...string) func(string) ([]net.IP, error) {
+		return func(host string) ([]net.IP, error) {
+			if host != "localhost" {
+				t.Errorf("looked up %q; only localhost is looked up", host)
+			}
+			out := []net.IP{}
+			for _, s := range ips {
+				out = append(out, net.ParseIP(s))
+			}
+			return out, nil
+		}
+	}
+	hosts := resolver("127.0.0.1", "::1")
+	failing := func(string) ([]net.IP, error) { return nil, errors.New("no such host") }
+	tests := []struct {
+		addr   string
+		lookup func(string) ([]net.IP, error)
+		want   bool
+	}{
+		{"127.0.0.1:7070", hosts, true},
+		{"127.0.0.2:0", hosts, true},
+		{"[::1]:7070", hosts, true},
+		{"[::ffff:127.0.0.1]:7070", hosts, true},
+		{"localhost:7070", hosts, true},
+		{"localhost:7070", resolver("127.0.0.1"), true},
+		// localhost left to a resolver that maps it elsewhere.
+		{"localhost:7070", resolver("10.0.0.5"), false},
+		{"localhost:7070", resolver("127.0.0.1", "192.0.2.1"), false},
+		{"localhost:7070", resolver(), false},
+		{"localhost:7070", failing, false},
+		{"0.0.0.0:7070", hosts, false},
+		{":7070", hosts, false},
+		{"10.0.0.5:7070", hosts, false},
+		{"[::]:7070", hosts, false},
+		{"[::1%lo]:7070", hosts, false},
+		{"example.com:7070", hosts, false},
+		{"LOCALHOST:7070", hosts, false},
+		{"bad", hosts, false},
+	}
+	for _, tt := range tests {
+		if got := isLoopback(tt.addr, tt.lookup); got != tt.want {
+			t.Errorf("isLoopback(%q) = %v, want %v", tt.addr, got, tt.want)
 		}
 	}
 }
@@ -65,11 +115,15 @@ func TestIsLoopback(t *testing.T) {
 // a token.
 func TestServeRefusesOpenAdmin(t *testing.T) {
 	t.Setenv(admin.TokenEnv, "")
-	c := serveCmd(context.Background())
+	// Ended already: were serve to start a hub, it would stop it at once
+	// and return, rather than serve until the test times out.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c := serveCmd(ctx)
 	c.SetArgs([]string{"--data", t.TempDir(), "--addr", "0.0.0.0:0", "--fspiop-addr", "127.0.0.1:0"})
 	c.SetOut(new(strings.Builder))
 	c.SetErr(new(strings.Builder))
-	err := c.ExecuteContext(context.Background())
+	err := c.ExecuteContext(ctx)
 	if err == nil || !strings.Contains(err.Error(), admin.TokenEnv) {
 		t.Errorf("serve --addr 0.0.0.0:0 without a token: %v, want a refusal naming %s", err, admin.TokenEnv)
 	}
