@@ -569,29 +569,7 @@ func TestQueueBytesReleased(t *testing.T) {
 
 	// At Close: one call in flight and two queued for dfsp1, one retry
 	// waiting for dfsp2, which is down.
-	g := newGate()
-	gs := newServer(t, g)
-	t.Cleanup(func() { close(g.release) })
-	f = newFixture(t, cfg, gs.URL)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := "http://" + ln.Addr().String()
-	ln.Close()
-	if err := f.eps.SetBase(context.Background(), "dfsp2", down); err != nil {
-		t.Fatal(err)
-	}
-	f.s.cfg.Backoff, f.s.cfg.MaxBackoff = time.Hour, time.Hour
-	r := transferPut(transferID)
-	r.To = "dfsp2"
-	f.s.Send(r)
-	for i := range 3 {
-		f.s.Send(transferPut(fmt.Sprintf("00000000-0000-4000-8000-%012d", i)))
-	}
-	waitFor(t, "a call at the server and a retry waiting", func() bool {
-		return g.now.Load() == 1 && f.s.Stats().Waiting == 1
-	})
+	f = closingScene(t, cfg)
 	if held(f.s, "dfsp1") == 0 || held(f.s, "dfsp2") == 0 {
 		t.Fatalf("nothing held before Close: %d, %d", held(f.s, "dfsp1"), held(f.s, "dfsp2"))
 	}
@@ -694,14 +672,16 @@ func TestCloseDrains(t *testing.T) {
 	}
 }
 
-func TestCloseAbandons(t *testing.T) {
+// closingScene returns a Sender with work of every kind under way: for
+// dfsp1, one call held at its server and two queued; for dfsp2, which is
+// down, one callback waiting an hour for its retry. cfg.Concurrency must
+// be 1.
+func closingScene(t *testing.T, cfg Config) *fixture {
+	t.Helper()
 	g := newGate()
 	ts := newServer(t, g)
 	t.Cleanup(func() { close(g.release) })
-	cfg := testConfig()
-	cfg.Concurrency = 1
 	f := newFixture(t, cfg, ts.URL)
-	// dfsp2 is down: its callback waits for a retry when Close gives up.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -719,12 +699,18 @@ func TestCloseAbandons(t *testing.T) {
 		f.s.Send(transferPut(fmt.Sprintf("00000000-0000-4000-8000-%012d", i)))
 	}
 	waitFor(t, "a call at the server and a retry waiting", func() bool {
-		st := f.s.Stats()
-		return g.now.Load() == 1 && st.Waiting == 1
+		return g.now.Load() == 1 && f.s.Stats().Waiting == 1
 	})
+	return f
+}
+
+func TestCloseAbandons(t *testing.T) {
+	cfg := testConfig()
+	cfg.Concurrency = 1
+	f := closingScene(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err = f.s.Close(ctx)
+	err := f.s.Close(ctx)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Close = %v, want context.Canceled", err)
 	}
