@@ -13,7 +13,7 @@ import (
 // pathParty reads and checks the party in a /parties or /participants
 // path, and returns it with its path and callback variables.
 func pathParty(c *call, resource string) (directory.Party, string, callback.Vars, *Error) {
-	t, id, sub := c.pathValue("type"), c.pathValue("id"), c.pathValue("sub")
+	t, id, sub := c.typ, c.id, c.sub
 	p, err := directory.Party{Type: t, ID: id, SubID: sub}.Normalize()
 	if err != nil {
 		return p, "", callback.Vars{}, badRequest("3101", "%s", trimPackage(err))

@@ -214,7 +214,7 @@ func (s *Server) resend(x *exchange, to string, k callback.Kind, path string, va
 
 // putQuote takes the payee FSP's quote and sends it to the payer FSP.
 func (s *Server) putQuote(c *call) *Error {
-	id := c.pathValue("id")
+	id := c.id
 	if _, e := correlationID("quote id in the path", id); e != nil {
 		return e
 	}
@@ -244,7 +244,7 @@ func (s *Server) putQuote(c *call) *Error {
 
 // putQuoteError takes the payee FSP's refusal and sends it to the payer.
 func (s *Server) putQuoteError(c *call) *Error {
-	id := c.pathValue("id")
+	id := c.id
 	if _, e := correlationID("quote id in the path", id); e != nil {
 		return e
 	}
@@ -265,7 +265,7 @@ func (s *Server) putQuoteError(c *call) *Error {
 // getQuote answers from the record when the quote has its answer, and
 // otherwise asks the payee FSP.
 func (s *Server) getQuote(c *call) *Error {
-	id := c.pathValue("id")
+	id := c.id
 	if _, e := correlationID("quote id in the path", id); e != nil {
 		return e
 	}

@@ -87,7 +87,7 @@ func (s *Server) putTransactionRequestError(c *call) *Error {
 }
 
 func (s *Server) answerTransactionRequest(c *call, state byte, suffix string) *Error {
-	id := c.pathValue("id")
+	id := c.id
 	if _, e := correlationID("transaction request id in the path", id); e != nil {
 		return e
 	}
@@ -118,7 +118,7 @@ func (s *Server) answerTransactionRequest(c *call, state byte, suffix string) *E
 }
 
 func (s *Server) getTransactionRequest(c *call) *Error {
-	id := c.pathValue("id")
+	id := c.id
 	if _, e := correlationID("transaction request id in the path", id); e != nil {
 		return e
 	}

@@ -447,22 +447,6 @@ func (c *call) setVar(name, v string) {
 	}
 }
 
-// pathValue returns the path value of the route's {name}.
-func (c *call) pathValue(name string) string {
-	switch name {
-	case "type":
-		return c.typ
-	case "id":
-		return c.id
-	case "sub":
-		return c.sub
-	}
-	return ""
-}
-
-// header returns the first value of the request's header name.
-func (c *call) header(name string) string { return string(c.rc.Request.Header.Peek(name)) }
-
 // admit checks what every message must carry: headers, a known and active
 // source, a known destination, and a body of bounded size.
 func (s *Server) admit(c *call, k kind, max int64) *Error {

@@ -158,7 +158,7 @@ func abortErrorFromReason(reason string) *Error {
 // putTransfer takes the payee's fulfilment: the ledger commits, the payer
 // is told, and a payee that answered RESERVED gets the commit notification.
 func (s *Server) putTransfer(c *call) *Error {
-	idStr := c.pathValue("id")
+	idStr := c.id
 	id, e := correlationID("transfer id in the path", idStr)
 	if e != nil {
 		return e
@@ -296,7 +296,7 @@ func (s *Server) abortInvalidFulfilment(c *call, id ledger.ID, reserved bool) *E
 // putTransferError takes the payee's refusal: the ledger aborts and the
 // payer gets the payee's error as it was sent.
 func (s *Server) putTransferError(c *call) *Error {
-	idStr := c.pathValue("id")
+	idStr := c.id
 	id, e := correlationID("transfer id in the path", idStr)
 	if e != nil {
 		return e
@@ -346,7 +346,7 @@ func parseErrorBody(body []byte) (*Error, *Error) {
 // getTransfer answers PUT /transfers/{ID} with the transfer's state, to
 // its payer or payee only.
 func (s *Server) getTransfer(c *call) *Error {
-	idStr := c.pathValue("id")
+	idStr := c.id
 	id, e := correlationID("transfer id in the path", idStr)
 	if e != nil {
 		return e

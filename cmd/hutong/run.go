@@ -96,6 +96,9 @@ func serveCmd(ctx context.Context) *cobra.Command {
 			if dataDir == "" {
 				return errors.New("serve needs --data DIR (or --demo, which uses a directory under the system's temporary directory)")
 			}
+			if keep < time.Minute {
+				return fmt.Errorf("--quote-retention %v: keep quote records at least 1m, so that their answers and resends are recognised", keep)
+			}
 			token, err := adminToken(tokFile)
 			if err != nil {
 				return err

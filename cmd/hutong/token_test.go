@@ -112,20 +112,28 @@ func TestIsLoopback(t *testing.T) {
 }
 
 // TestServeRefusesOpenAdmin: an admin API on a non-loopback address needs
-// a token.
+// a token, and a retention under a minute is refused by its flag's name.
 func TestServeRefusesOpenAdmin(t *testing.T) {
 	t.Setenv(admin.TokenEnv, "")
-	// Ended already: were serve to start a hub, it would stop it at once
-	// and return, rather than serve until the test times out.
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	c := serveCmd(ctx)
-	c.SetArgs([]string{"--data", t.TempDir(), "--addr", "0.0.0.0:0", "--fspiop-addr", "127.0.0.1:0"})
-	c.SetOut(new(strings.Builder))
-	c.SetErr(new(strings.Builder))
-	err := c.ExecuteContext(ctx)
-	if err == nil || !strings.Contains(err.Error(), admin.TokenEnv) {
-		t.Errorf("serve --addr 0.0.0.0:0 without a token: %v, want a refusal naming %s", err, admin.TokenEnv)
+	for _, tt := range []struct {
+		args []string
+		want string // in the error
+	}{
+		{[]string{"--addr", "0.0.0.0:0"}, admin.TokenEnv},
+		{[]string{"--addr", "127.0.0.1:0", "--quote-retention", "30s"}, "--quote-retention"},
+	} {
+		// Ended already: were serve to start a hub, it would stop it at
+		// once and return, rather than serve until the test times out.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		c := serveCmd(ctx)
+		c.SetArgs(append([]string{"--data", t.TempDir(), "--fspiop-addr", "127.0.0.1:0"}, tt.args...))
+		c.SetOut(new(strings.Builder))
+		c.SetErr(new(strings.Builder))
+		err := c.ExecuteContext(ctx)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("serve %v: %v, want a refusal naming %s", tt.args, err, tt.want)
+		}
 	}
 }
 
