@@ -72,6 +72,23 @@ type Store interface {
 	// the outcome is unknown: the caller must stop writing and reload.
 	Append(ctx context.Context, es ...*journal.Entry) error
 
+	// AppendOwed is Append that also stores msgs, the messages the entries'
+	// commands oblige the hub to send, in the same atomic, synced commit:
+	// after a crash either the entries and their messages are all there or
+	// none is. With no entries it stores msgs alone, durably, without
+	// looking at the head.
+	AppendOwed(ctx context.Context, msgs []Message, es ...*journal.Entry) error
+
+	// Owed calls fn for every message stored by AppendOwed and not yet
+	// removed by Delivered, in id order. The value is only valid during
+	// the call.
+	Owed(ctx context.Context, fn func(id uint64, value []byte) error) error
+
+	// Delivered removes messages by id. It need not be durable: a message
+	// removed just before a crash may be listed by Owed again, and so be
+	// sent twice, never lost.
+	Delivered(ctx context.Context, ids ...uint64) error
+
 	// Checkpoint stores the state as of journal entry c.Seq, atomically.
 	// It need not be durable on return: entries after the last durable
 	// checkpoint are replayed on start. c.Seq must not pass the head or go
@@ -151,6 +168,18 @@ func strconvQuote(s string) string {
 	}
 	return "\"" + s + "\""
 }
+
+// Message is a message the hub owes a participant, kept by the store from
+// the commit that made it owed until it is delivered. The store does not
+// read Value; package outbox owns its format. IDs are chosen by the caller
+// and unique among the messages kept.
+type Message struct {
+	ID    uint64
+	Value []byte
+}
+
+// MaxMessage is the largest Message.Value a store accepts.
+const MaxMessage = 8 << 20
 
 // KV is a durable key-value space beside the ledger, for the switch's records
 // that are not money and so need neither the journal nor replay. Callers own

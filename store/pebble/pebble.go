@@ -5,6 +5,7 @@
 // then the key:
 //
 //	journal/  j seq[8 BE]                              journal entry (journal.Append)
+//	          o id[8 BE]                               message owed to a participant (package outbox)
 //	records/  t completed[8 BE] id[16]                 final transfer
 //	created/  c created[8 BE] id[16]                   creation order: payer 0x00 payee
 //	state/    p id                                     participant
@@ -71,6 +72,7 @@ const (
 	prefixMeta        = 'm'
 	prefixWindow      = 'w'
 	prefixSettlement  = 's'
+	prefixOwed        = 'o'
 
 	metaCheckpoint = 'c'
 )
@@ -283,6 +285,105 @@ func (s *Store) JournalDB() *pebble.DB { return s.jdb }
 // that tamper with it.
 func (s *Store) RecordsDB() *pebble.DB { return s.rdb }
 
+var errReadOnly = errors.New("store: read-only")
+
+func owedKey(id uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = prefixOwed
+	binary.BigEndian.PutUint64(k[1:], id)
+	return k
+}
+
+func setOwed(b *pebble.Batch, msgs []store.Message) error {
+	for _, m := range msgs {
+		if len(m.Value) > store.MaxMessage {
+			return fmt.Errorf("store: message %d of %d bytes, more than %d", m.ID, len(m.Value), store.MaxMessage)
+		}
+		k := owedKey(m.ID)
+		if err := b.Set(k, seal(k, m.Value), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storeOwed stores messages on their own, with a synced commit. It does not
+// take mu: Pebble groups it with concurrent appends into one sync.
+func (s *Store) storeOwed(msgs []store.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := s.readable(); err != nil {
+		return err
+	}
+	if s.readOnly {
+		return errReadOnly
+	}
+	wb := s.jdb.NewBatch()
+	defer wb.Close()
+	if err := setOwed(wb, msgs); err != nil {
+		return err
+	}
+	if err := wb.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("store %d owed messages: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// Owed implements store.Store.
+func (s *Store) Owed(ctx context.Context, fn func(id uint64, value []byte) error) error {
+	if err := s.readable(); err != nil {
+		return err
+	}
+	it, err := s.jdb.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{prefixOwed}, UpperBound: []byte{prefixOwed + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for valid := it.First(); valid; valid = it.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k := it.Key()
+		if len(k) != 9 {
+			return fmt.Errorf("%w: owed message key %x", store.ErrCorrupt, k)
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		rec, err := open(k, v)
+		if err != nil {
+			return err
+		}
+		if err := fn(binary.BigEndian.Uint64(k[1:]), rec); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// Delivered implements store.Store.
+func (s *Store) Delivered(_ context.Context, ids ...uint64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.readable(); err != nil {
+		return err
+	}
+	if s.readOnly {
+		return errReadOnly
+	}
+	wb := s.jdb.NewBatch()
+	defer wb.Close()
+	for _, id := range ids {
+		if err := wb.Delete(owedKey(id), nil); err != nil {
+			return err
+		}
+	}
+	return wb.Commit(pebble.NoSync)
+}
+
 func journalKey(seq uint64) []byte {
 	k := make([]byte, 9)
 	k[0] = prefixJournal
@@ -346,11 +447,23 @@ func open(key, value []byte) ([]byte, error) {
 }
 
 // Append implements store.Store.
-func (s *Store) Append(_ context.Context, es ...*journal.Entry) error {
+func (s *Store) Append(ctx context.Context, es ...*journal.Entry) error {
+	return s.AppendOwed(ctx, nil, es...)
+}
+
+// AppendOwed implements store.Store. Messages go to the journal's database,
+// so that they share the entries' synced commit.
+func (s *Store) AppendOwed(_ context.Context, msgs []store.Message, es ...*journal.Entry) error {
+	if len(es) == 0 {
+		return s.storeOwed(msgs)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
 		return store.ErrClosed
+	}
+	if s.readOnly {
+		return errReadOnly
 	}
 	head := s.head
 	for _, e := range es {
@@ -369,6 +482,9 @@ func (s *Store) Append(_ context.Context, es ...*journal.Entry) error {
 		if err := wb.Set(journalKey(e.Seq), s.buf, nil); err != nil {
 			return err
 		}
+	}
+	if err := setOwed(wb, msgs); err != nil {
+		return err
 	}
 	if err := wb.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("append journal entries %d to %d: %w", es[0].Seq, head.Seq, err)

@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		{"KV", testKV},
 		{"Completed", testCompleted},
 		{"WindowsSettlements", testWindowsSettlements},
+		{"Owed", testOwed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1277,4 +1278,81 @@ func normSettlements(ss []ledger.Settlement) []ledger.Settlement {
 		}
 	}
 	return out
+}
+
+// owed lists the messages the store keeps, as id: value.
+func (h *harness) owed() map[uint64]string {
+	h.t.Helper()
+	out := map[uint64]string{}
+	var last uint64
+	err := h.s.Owed(ctx(h.t), func(id uint64, value []byte) error {
+		if len(out) > 0 && id <= last {
+			h.t.Errorf("Owed lists %d after %d, want id order", id, last)
+		}
+		last = id
+		out[id] = string(value)
+		return nil
+	})
+	if err != nil {
+		h.t.Fatalf("Owed: %v", err)
+	}
+	return out
+}
+
+// testOwed checks that owed messages share their entries' commit, survive a
+// reopen, and leave when delivered.
+func testOwed(t *testing.T, h *harness) {
+	if got := h.owed(); len(got) != 0 {
+		t.Fatalf("a new store owes %v", got)
+	}
+	e := journal.Entry{Time: t0, Commands: cmd(1)}
+	next := e.Seal(h.head)
+	msgs := []store.Message{{ID: 7, Value: []byte("forward")}, {ID: 9, Value: []byte("notify")}}
+	if err := h.s.AppendOwed(ctx(t), msgs, &e); err != nil {
+		t.Fatalf("AppendOwed: %v", err)
+	}
+	h.head = next
+	// A conflicting entry stores none of its messages.
+	stale := journal.Entry{Time: t0, Commands: cmd(2)}
+	stale.Seal(journal.Head{})
+	if err := h.s.AppendOwed(ctx(t), []store.Message{{ID: 8, Value: []byte("lost")}}, &stale); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("AppendOwed of a conflicting entry: %v, want ErrConflict", err)
+	}
+	// Messages alone, with no entry.
+	if err := h.s.AppendOwed(ctx(t), []store.Message{{ID: 3, Value: []byte("quote")}, {ID: 12, Value: nil}}); err != nil {
+		t.Fatalf("AppendOwed without entries: %v", err)
+	}
+	want := map[uint64]string{3: "quote", 7: "forward", 9: "notify", 12: ""}
+	if got := h.owed(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Owed = %v, want %v", got, want)
+	}
+	h.reopen()
+	if got := h.owed(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Owed after reopen = %v, want %v", got, want)
+	}
+	if snap, err := h.s.Load(ctx(t)); err != nil || snap.Head != h.head {
+		t.Errorf("Load().Head = %+v, %v; want %+v", snap.Head, err, h.head)
+	}
+	if err := h.s.Delivered(ctx(t), 7, 3, 100); err != nil {
+		t.Fatalf("Delivered: %v", err)
+	}
+	want = map[uint64]string{9: "notify", 12: ""}
+	if got := h.owed(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Owed after Delivered = %v, want %v", got, want)
+	}
+	h.reopen()
+	if got := h.owed(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Owed after Delivered and reopen = %v, want %v", got, want)
+	}
+	// The journal is unchanged by all of it.
+	var seqs []uint64
+	if err := h.s.Journal(ctx(t), 0, func(e *journal.Entry) error { seqs = append(seqs, e.Seq); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seqs, []uint64{1}) {
+		t.Errorf("journal holds %v, want [1]", seqs)
+	}
+	if err := h.s.AppendOwed(ctx(t), []store.Message{{ID: 1, Value: make([]byte, store.MaxMessage+1)}}); err == nil {
+		t.Errorf("AppendOwed of a message over MaxMessage succeeded")
+	}
 }
