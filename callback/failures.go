@@ -46,6 +46,9 @@ type Failure struct {
 	First, Last time.Time
 	Header      http.Header
 	Body        []byte
+
+	// done is the request's Done, called once the failure is stored.
+	done func()
 }
 
 // storedFailure is a Failure as the KV holds it.
@@ -169,6 +172,9 @@ func (s *Sender) record(f *Failure, block bool) {
 			s.stats.unrecorded.Add(1)
 			s.log.Warn("callback: failed and not stored: too many failures waiting to be stored",
 				"to", f.To, "type", f.Kind, "method", f.Method, "path", f.Path, "err", f.LastError)
+			if f.done != nil {
+				f.done()
+			}
 		}
 		return
 	}
@@ -226,7 +232,9 @@ func (s *Sender) persist(fs []*Failure) {
 		}
 		b.Set(failureKey(f.To, f.ID), v)
 	}
+	// Durable: the request's owner forgets it once its failure is stored.
 	// Not the caller's context: failures are stored at Close too.
+	b.Durable = true
 	err := s.kv.Apply(context.Background(), &b)
 	if err != nil {
 		s.stats.unrecorded.Add(uint64(len(fs)))
@@ -239,6 +247,9 @@ func (s *Sender) persist(fs []*Failure) {
 		}
 		s.log.Warn("callback: failed", "to", f.To, "type", f.Kind, "method", f.Method, "url", f.URL, "path", f.Path,
 			"attempts", f.Attempts, "status", f.LastStatus, "err", f.LastError, "id", id)
+		if f.done != nil && err == nil {
+			f.done()
+		}
 	}
 }
 

@@ -68,6 +68,12 @@ type Request struct {
 	Header http.Header
 	// Body is sent byte for byte; nil for a GET.
 	Body []byte
+	// Done, when set, is called once the request is delivered or once its
+	// failure is stored (or dropped, counted and logged, when the store of
+	// failures is backed up); never when the Sender gives the request up
+	// at Close, which then records no failure for it: its owner keeps it
+	// and sends it again after a restart. Done must not block.
+	Done func()
 }
 
 // Config configures a Sender. A zero field takes its default.
@@ -393,6 +399,9 @@ func (s *Sender) Send(r *Request) {
 		s.stats.failed.Add(1)
 		s.stats.unrecorded.Add(1)
 		s.log.Warn("callback: not sent: invalid recipient", "to", truncate(r.To, 64), "type", r.Kind, "method", r.Method, "path", r.Path)
+		if r.Done != nil {
+			r.Done()
+		}
 		return
 	}
 	url, err := s.eps.Resolve(r)
@@ -515,6 +524,9 @@ func (p *peer) deliver(j *job) {
 	s.stats.inFlight.Add(-1)
 	if ok {
 		s.stats.delivered.Add(1)
+		if j.req.Done != nil {
+			j.req.Done()
+		}
 		s.end(j)
 		return
 	}
@@ -661,14 +673,19 @@ func jobSize(r *Request) int64 {
 	return n
 }
 
-// abandon records j as given up at Close, ending it.
+// abandon records j as given up at Close, ending it. A request whose owner
+// keeps it (Done set) is only ended: it is sent again after a restart.
 func (s *Sender) abandon(j *job) {
+	s.abandoned.Add(1)
+	if j.req.Done != nil {
+		s.end(j)
+		return
+	}
 	if j.err == "" {
 		j.err = "sender closed before the callback could be delivered"
 	} else {
 		j.err = "sender closed before the callback could be delivered; last attempt: " + j.err
 	}
-	s.abandoned.Add(1)
 	s.fail(j)
 }
 
@@ -685,7 +702,7 @@ func (s *Sender) failure(j *job) *Failure {
 	r := j.req
 	return &Failure{To: r.To, Kind: r.Kind, Method: r.Method, URL: j.url, Path: r.Path, Vars: r.Vars,
 		Attempts: j.attempts, LastStatus: j.status, LastError: j.err,
-		First: j.first, Last: s.cfg.Clock.Now(), Header: r.Header, Body: r.Body}
+		First: j.first, Last: s.cfg.Clock.Now(), Header: r.Header, Body: r.Body, done: r.Done}
 }
 
 // Stats returns the Sender's counters.

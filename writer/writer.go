@@ -6,9 +6,12 @@
 //	callers --Submit--> queue --> [writer goroutine]
 //	                                 expire due transfers
 //	                                 apply each command (failures change nothing)
+//	                                 build the messages each change owes
 //	                                 seal a journal entry
 //	                              [syncer goroutine]
-//	                                 store.Append the entries queued (one sync)
+//	                                 store.AppendOwed the entries queued and
+//	                                 their messages (one sync)
+//	                                 tell the subscribers (Event)
 //	                                 answer callers
 //	                              every CheckpointInterval:
 //	                                 hand the changed state to the checkpointer,
@@ -17,7 +20,9 @@
 //
 // The writer applies the next batch while the syncer waits for the disk, and
 // the syncer writes every entry that has queued up meanwhile with one sync.
-// No caller is answered before its effects are durable: the journal entry is.
+// No caller is answered before its effects are durable: the journal entry is,
+// and so are the messages its commands owe participants (SubmitOwing,
+// Config.OweExpired), which the store keeps in the same commit.
 // The state it leaves behind is stored at the next checkpoint; on start, the
 // writer restores the last checkpoint and replays the journal after it.
 // If an append fails, the writer cannot know whether the entry is on disk:
@@ -66,25 +71,45 @@ type Config struct {
 	// fewer writes of transfers that finish quickly and more journal to
 	// replay after a crash. Default 2s.
 	CheckpointInterval time.Duration
+	// MaxQueue is the most commands waiting for the writer; a Submit
+	// beyond it waits for room (or for its context to end, with nothing
+	// queued). Default 65536.
+	MaxQueue int
 	// Logger receives the writer's logs. Default slog.Default().
 	Logger *slog.Logger
-	// OnExpire, if set, is called from the syncer goroutine with the
-	// transfers a batch expired, once its journal entry is durable, in
-	// journal order. Callers learn of their own commands' results from
-	// Submit; expiries have no caller. It must not block and must not keep
-	// the slice.
-	OnExpire func(expired []ledger.Transfer)
-	// OnPositions, if set, is called from the syncer goroutine with every
-	// position a batch changed (or whose net debit cap it changed), once
-	// its journal entry is durable, in journal order: for liquidity alerts.
-	// It must not block and must not keep the slice.
-	OnPositions func(changed []ledger.Position)
+	// OweExpired, if set, builds the messages owed for a transfer the
+	// writer expired (expiries have no caller to submit them), from the
+	// writer goroutine; they are stored in the same commit as the expiry.
+	// It must not block.
+	OweExpired func(*ledger.Transfer) []store.Message
+	// Positions makes each Event carry the positions its batch changed.
+	Positions bool
+	// Subscribers are told of every durable batch, in journal order, from
+	// the syncer goroutine, before the batch's callers are answered. They
+	// must not block and must not keep the Event or its slices.
+	Subscribers []func(*Event)
+}
+
+// Event is what one durable batch did that other parts of the switch act
+// on.
+type Event struct {
+	// Seq is the journal sequence number of the batch's entry; 0 when the
+	// batch changed nothing.
+	Seq uint64
+	// Expired are the transfers the writer expired in the batch.
+	Expired []ledger.Transfer
+	// Positions are the positions the batch changed, or whose net debit
+	// cap it changed, when Config.Positions is set.
+	Positions []ledger.Position
+	// Owed are the messages the batch's commands owe participants, now
+	// durable.
+	Owed []store.Message
 }
 
 // DefaultConfig returns the default configuration.
 func DefaultConfig() Config {
 	return Config{Clock: clock.Real{}, MaxBatch: 16384, ExpiryInterval: 10 * time.Millisecond,
-		CheckpointInterval: 2 * time.Second, Logger: slog.Default()}
+		CheckpointInterval: 2 * time.Second, MaxQueue: 65536, Logger: slog.Default()}
 }
 
 func (c *Config) fill() {
@@ -100,6 +125,9 @@ func (c *Config) fill() {
 	}
 	if c.CheckpointInterval <= 0 {
 		c.CheckpointInterval = d.CheckpointInterval
+	}
+	if c.MaxQueue <= 0 {
+		c.MaxQueue = d.MaxQueue
 	}
 	if c.Logger == nil {
 		c.Logger = d.Logger
@@ -121,6 +149,7 @@ type Stats struct {
 
 type request struct {
 	cmd   ledger.Command
+	owe   Owe                  // builds the messages a change owes, when set
 	query func(*ledger.Ledger) // run in order instead of cmd, when set
 	res   ledger.Result
 	err   error
@@ -163,7 +192,13 @@ type Writer struct {
 	mu      sync.Mutex // guards the fields below
 	queue   []*request
 	closed  bool
-	forceCP bool // checkpoint after the next batch
+	forceCP bool          // checkpoint after the next batch
+	taken   chan struct{} // closed when the writer takes the queue, if full
+
+	// progress is closed, and replaced, whenever synced, checkpointed or
+	// failed changes: waiters on those are signalled, not polling.
+	pmu      sync.Mutex // guards progress
+	progress chan struct{}
 
 	wake chan struct{}
 	stop chan struct{}
@@ -203,8 +238,9 @@ type Writer struct {
 type applied struct {
 	entry     *journal.Entry // nil when the batch changed nothing
 	reqs      []*request
-	expired   []ledger.Transfer // for OnExpire
-	positions []ledger.Position // for OnPositions
+	expired   []ledger.Transfer // for the Event
+	positions []ledger.Position // for the Event
+	owed      []store.Message   // stored with the entry
 	// participants, when the batch changed one, is the new set to publish
 	// once the batch is durable.
 	participants *map[string]ledger.Participant
@@ -238,7 +274,7 @@ func Open(ctx context.Context, s store.Store, cfg Config) (*Writer, error) {
 		finder.Close()
 		return nil, err
 	}
-	if cfg.OnPositions != nil {
+	if cfg.Positions {
 		led.TrackPositions()
 	}
 	w := &Writer{
@@ -253,6 +289,7 @@ func Open(ctx context.Context, s store.Store, cfg Config) (*Writer, error) {
 		cpRequests: make(chan *store.Checkpoint),
 		cpDone:     make(chan error, 1),
 		syncQ:      make(chan *applied, 64),
+		progress:   make(chan struct{}),
 	}
 	replayed, err := w.replay(ctx, snap)
 	if err != nil {
@@ -339,10 +376,23 @@ func (w *Writer) Store() store.Store { return w.store }
 // A ledger rule the command breaks is returned as a *ledger.Error (compare
 // with errors.Is); such a command changed nothing.
 func (w *Writer) Submit(ctx context.Context, c ledger.Command) (ledger.Result, error) {
+	return w.SubmitOwing(ctx, c, nil)
+}
+
+// Owe builds the messages a command's change obliges the hub to send. The
+// writer calls it from its goroutine right after the command changed the
+// ledger (never for a refusal or a resend that changed nothing), with the
+// result the caller will get; it must not block or call the writer.
+type Owe func(*ledger.Result) []store.Message
+
+// SubmitOwing is Submit that also stores the messages owe builds in the same
+// durable commit as the command, and hands them to the subscribers in the
+// batch's Event.
+func (w *Writer) SubmitOwing(ctx context.Context, c ledger.Command, owe Owe) (ledger.Result, error) {
 	if c.Op == opFlush || c.Op == ledger.OpExpire {
 		return ledger.Result{}, fmt.Errorf("%w: %s cannot be submitted", ledger.ErrInvalidCommand, c.Op)
 	}
-	return w.submit(ctx, c, nil)
+	return w.submit(ctx, c, nil, owe)
 }
 
 // SubmitMany applies commands in order, as consecutive commands of one
@@ -381,7 +431,7 @@ func (w *Writer) SubmitMany(ctx context.Context, cmds []ledger.Command) ([]ledge
 		reqs[i].cmd, reqs[i].group = cmds[i], g
 		ptrs[i] = &reqs[i]
 	}
-	if err := w.enqueue(ptrs...); err != nil {
+	if err := w.enqueue(ctx, ptrs...); err != nil {
 		return fail(err)
 	}
 	select {
@@ -399,7 +449,7 @@ func (w *Writer) SubmitMany(ctx context.Context, cmds []ledger.Command) ([]ledge
 // transfer due to expire at the clock's current time has expired.
 func (w *Writer) Flush(ctx context.Context) error {
 	for {
-		if _, err := w.submit(ctx, ledger.Command{Op: opFlush}, nil); err != nil {
+		if _, err := w.submit(ctx, ledger.Command{Op: opFlush}, nil, nil); err != nil {
 			return err
 		}
 		// One batch expires at most MaxBatch transfers; go on until none
@@ -419,7 +469,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 // commands submitted around it, and returns once every command before it is
 // durable. fn must only read, and must copy what it keeps.
 func (w *Writer) Query(ctx context.Context, fn func(*ledger.Ledger)) error {
-	_, err := w.submit(ctx, ledger.Command{Op: opFlush}, fn)
+	_, err := w.submit(ctx, ledger.Command{Op: opFlush}, fn, nil)
 	return err
 }
 
@@ -451,26 +501,47 @@ func (w *Writer) Checkpoint(ctx context.Context) error {
 	if err := w.Query(ctx, func(*ledger.Ledger) { target = w.head.Seq }); err != nil {
 		return err
 	}
-	for w.checkpointed.Load() < target {
-		w.mu.Lock()
-		w.forceCP = true
-		w.mu.Unlock()
-		if err := w.Flush(ctx); err != nil {
-			return err
+	for {
+		changed := w.progressed()
+		if w.checkpointed.Load() >= target {
+			return nil
 		}
 		if w.failed.Load() {
 			return ErrFailed
 		}
+		w.mu.Lock()
+		w.forceCP = true
+		w.mu.Unlock()
+		// Wake the writer, which starts the checkpoint unless one is in
+		// flight; the one in flight signals when it is done.
+		if err := w.Flush(ctx); err != nil {
+			return err
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Millisecond):
+		case <-changed:
 		}
 	}
-	return nil
 }
 
-func (w *Writer) submit(ctx context.Context, c ledger.Command, query func(*ledger.Ledger)) (ledger.Result, error) {
+// progressed returns a channel closed at the next change of synced,
+// checkpointed or failed.
+func (w *Writer) progressed() <-chan struct{} {
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
+	return w.progress
+}
+
+// signal wakes the waiters on progressed.
+func (w *Writer) signal() {
+	w.pmu.Lock()
+	close(w.progress)
+	w.progress = make(chan struct{})
+	w.pmu.Unlock()
+}
+
+func (w *Writer) submit(ctx context.Context, c ledger.Command, query func(*ledger.Ledger), owe Owe) (ledger.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return ledger.Result{}, err
 	}
@@ -480,7 +551,8 @@ func (w *Writer) submit(ctx context.Context, c ledger.Command, query func(*ledge
 	r := requests.Get().(*request)
 	r.cmd = c
 	r.query = query
-	if err := w.enqueue(r); err != nil {
+	r.owe = owe
+	if err := w.enqueue(ctx, r); err != nil {
 		requests.Put(r)
 		return ledger.Result{}, err
 	}
@@ -496,12 +568,32 @@ func (w *Writer) submit(ctx context.Context, c ledger.Command, query func(*ledge
 	return res, err
 }
 
-// enqueue queues requests for the writer goroutine and wakes it.
-func (w *Writer) enqueue(rs ...*request) error {
+// enqueue queues requests for the writer goroutine and wakes it. While the
+// queue holds MaxQueue commands it waits for the writer to take them; if
+// ctx ends first nothing is queued.
+func (w *Writer) enqueue(ctx context.Context, rs ...*request) error {
 	w.mu.Lock()
-	if w.closed {
+	for {
+		if w.closed {
+			w.mu.Unlock()
+			return ErrClosed
+		}
+		if len(w.queue) == 0 || len(w.queue)+len(rs) <= w.cfg.MaxQueue {
+			break
+		}
+		if w.taken == nil {
+			w.taken = make(chan struct{})
+		}
+		taken := w.taken
 		w.mu.Unlock()
-		return ErrClosed
+		select {
+		case <-taken:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-w.stop:
+			return ErrClosed
+		}
+		w.mu.Lock()
 	}
 	w.queue = append(w.queue, rs...)
 	w.mu.Unlock()
@@ -565,6 +657,10 @@ func (w *Writer) run() {
 		w.queue = w.spare[:0]
 		force := w.forceCP
 		w.forceCP = false
+		if w.taken != nil {
+			close(w.taken)
+			w.taken = nil
+		}
 		w.mu.Unlock()
 		if len(batch) == 0 && !stopping {
 			w.process(nil) // expire what is due
@@ -615,6 +711,7 @@ func (w *Writer) startCheckpoint() {
 
 func (w *Writer) checkpointDone(err error) {
 	w.cpInFlight = false
+	defer w.signal()
 	if err != nil {
 		// The journal holds everything; the state will be rebuilt from it on
 		// restart. Going on would leave reads of the store ever further behind.
@@ -653,8 +750,12 @@ func (w *Writer) checkpointer() {
 	defer w.wg.Done()
 	for cp := range w.cpRequests {
 		// The state may only be stored once the journal it comes from is.
-		for w.synced.Load() < cp.Seq && !w.failed.Load() {
-			time.Sleep(100 * time.Microsecond)
+		for {
+			changed := w.progressed()
+			if w.synced.Load() >= cp.Seq || w.failed.Load() {
+				break
+			}
+			<-changed
 		}
 		if w.failed.Load() {
 			w.cpDone <- ErrFailed
@@ -693,6 +794,9 @@ func (w *Writer) process(reqs []*request) {
 		}
 		cmds = ledger.AppendCommand(cmds, &c)
 		a.expired = append(a.expired, r.Transfer)
+		if w.cfg.OweExpired != nil {
+			a.owed = append(a.owed, w.cfg.OweExpired(&r.Transfer)...)
+		}
 	}
 	for _, r := range reqs {
 		if r.query != nil {
@@ -706,6 +810,9 @@ func (w *Writer) process(reqs []*request) {
 		if r.err == nil && !r.res.Duplicate {
 			cmds = ledger.AppendCommand(cmds, &r.cmd)
 			w.applied.Add(1)
+			if r.owe != nil {
+				a.owed = append(a.owed, r.owe(&r.res)...)
+			}
 			if r.res.Participant.ID != "" {
 				participantsChanged = true
 			}
@@ -714,7 +821,7 @@ func (w *Writer) process(reqs []*request) {
 	if participantsChanged {
 		a.participants = participantMap(w.led)
 	}
-	if w.cfg.OnPositions != nil {
+	if w.cfg.Positions {
 		a.positions = w.led.TouchedPositions()
 	}
 	if len(cmds) > 0 {
@@ -737,6 +844,7 @@ func (w *Writer) syncer() {
 	defer w.wg.Done()
 	var group []*applied
 	var entries []*journal.Entry
+	var owed []store.Message
 	for a := range w.syncQ {
 		group = append(group[:0], a)
 	more:
@@ -751,22 +859,24 @@ func (w *Writer) syncer() {
 				break more
 			}
 		}
-		entries = entries[:0]
+		entries, owed = entries[:0], owed[:0]
 		for _, b := range group {
 			if b.entry != nil {
 				entries = append(entries, b.entry)
 			}
+			owed = append(owed, b.owed...)
 		}
 		var err error
 		switch {
 		case w.failed.Load():
 			err = ErrFailed
-		case len(entries) > 0:
-			err = w.store.Append(context.Background(), entries...)
+		case len(entries) > 0 || len(owed) > 0:
+			err = w.store.AppendOwed(context.Background(), owed, entries...)
 			if err != nil {
 				w.failed.Store(true)
+				w.signal()
 				w.cfg.Logger.Error("journal append failed; the writer has stopped and the process must restart",
-					"journal_seq", entries[0].Seq, "err", err)
+					"err", err)
 			}
 		}
 		if err == nil && len(entries) > 0 {
@@ -774,6 +884,7 @@ func (w *Writer) syncer() {
 			w.synced.Store(last)
 			w.headSeq.Store(last)
 			w.batches.Add(uint64(len(entries)))
+			w.signal()
 		}
 		for _, b := range group {
 			if err == nil {
@@ -781,11 +892,14 @@ func (w *Writer) syncer() {
 				if b.participants != nil {
 					w.participants.Store(b.participants)
 				}
-				if w.cfg.OnExpire != nil && len(b.expired) > 0 {
-					w.cfg.OnExpire(b.expired)
-				}
-				if w.cfg.OnPositions != nil && len(b.positions) > 0 {
-					w.cfg.OnPositions(b.positions)
+				if len(w.cfg.Subscribers) > 0 && (b.entry != nil || len(b.owed) > 0) {
+					ev := Event{Expired: b.expired, Positions: b.positions, Owed: b.owed}
+					if b.entry != nil {
+						ev.Seq = b.entry.Seq
+					}
+					for _, fn := range w.cfg.Subscribers {
+						fn(&ev)
+					}
 				}
 			}
 			for _, r := range b.reqs {

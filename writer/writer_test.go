@@ -208,6 +208,10 @@ func newFaulty(s store.Store) *faultyStore {
 }
 
 func (f *faultyStore) Append(ctx context.Context, es ...*journal.Entry) error {
+	return f.AppendOwed(ctx, nil, es...)
+}
+
+func (f *faultyStore) AppendOwed(ctx context.Context, msgs []store.Message, es ...*journal.Entry) error {
 	f.appends.Add(1)
 	if f.gate.Load() {
 		f.entered <- struct{}{}
@@ -216,7 +220,7 @@ func (f *faultyStore) Append(ctx context.Context, es ...*journal.Entry) error {
 	if f.failAppend.Load() {
 		return errDisk
 	}
-	if err := f.Store.Append(ctx, es...); err != nil {
+	if err := f.Store.AppendOwed(ctx, msgs, es...); err != nil {
 		return err
 	}
 	if f.failAfterWrite.Load() {
@@ -1010,34 +1014,76 @@ func TestParticipantSnapshot(t *testing.T) {
 	}
 }
 
-// TestOnExpire: the hook gets every expired transfer, once, and no
-// transfer that ended otherwise.
-func TestOnExpire(t *testing.T) {
+// TestEvents: every durable batch is told to the subscribers with the
+// transfers it expired and the messages its changes owe, which the store
+// already keeps when the event arrives; refusals and resends owe nothing.
+func TestEvents(t *testing.T) {
 	clk := clock.NewFake(t0)
 	var mu sync.Mutex
-	var got []ledger.Transfer
-	cfg := writer.Config{Clock: clk, ExpiryInterval: time.Hour, OnExpire: func(ts []ledger.Transfer) {
-		mu.Lock()
-		got = append(got, ts...)
-		mu.Unlock()
-	}}
-	st := openStore(t, t.TempDir())
+	var expired []ledger.Transfer
+	var owed []string
+	var st *pebble.Store
+	stored := func() map[uint64]string {
+		m := map[uint64]string{}
+		if err := st.Owed(context.Background(), func(id uint64, v []byte) error { m[id] = string(v); return nil }); err != nil {
+			t.Error(err)
+		}
+		return m
+	}
+	var next uint64
+	msg := func(s string) []store.Message {
+		next++
+		return []store.Message{{ID: next, Value: []byte(s)}}
+	}
+	cfg := writer.Config{Clock: clk, ExpiryInterval: time.Hour,
+		OweExpired: func(tr *ledger.Transfer) []store.Message { return msg("expired " + tr.ID.String()) },
+		Subscribers: []func(*writer.Event){func(ev *writer.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			expired = append(expired, ev.Expired...)
+			kept := stored()
+			for _, m := range ev.Owed {
+				if kept[m.ID] != string(m.Value) {
+					t.Errorf("event owes %d %q, which the store does not keep", m.ID, m.Value)
+				}
+				owed = append(owed, string(m.Value))
+			}
+		}}}
+	st = openStore(t, t.TempDir())
 	w := openWriter(t, st, cfg)
 	setup(t, w, 10000, "a", "b")
-	submit(t, w, prepare(1, "a", "b", 300, t0.Add(30*time.Second)))
-	submit(t, w, prepare(2, "a", "b", 400, t0.Add(30*time.Second)))
-	submit(t, w, prepare(3, "a", "b", 500, t0.Add(time.Hour)))
-	submit(t, w, fulfil(2))
+	owe := func(name string) writer.Owe {
+		return func(r *ledger.Result) []store.Message { return msg(name + " " + r.Transfer.State.String()) }
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		cmd  ledger.Command
+		name string
+	}{
+		{prepare(1, "a", "b", 300, t0.Add(30*time.Second)), "prepare 1"},
+		{prepare(2, "a", "b", 400, t0.Add(30*time.Second)), "prepare 2"},
+		{prepare(2, "a", "b", 400, t0.Add(30*time.Second)), "resend 2"},
+		{prepare(3, "a", "b", 50000, t0.Add(time.Hour)), "refused 3"},
+		{fulfil(2), "fulfil 2"},
+	} {
+		if _, err := w.SubmitOwing(ctx, c.cmd, owe(c.name)); err != nil && c.name != "refused 3" {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+	}
 	clk.Advance(30 * time.Second)
-	if err := w.Flush(context.Background()); err != nil {
+	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Flush(context.Background()); err != nil {
+	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 1 || got[0].ID != tid(1) || got[0].State != ledger.StateExpired {
-		t.Fatalf("OnExpire got %+v, want transfer 1 expired, once", got)
+	if len(expired) != 1 || expired[0].ID != tid(1) || expired[0].State != ledger.StateExpired {
+		t.Errorf("events expired %+v, want transfer 1, once", expired)
+	}
+	want := []string{"prepare 1 RESERVED", "prepare 2 RESERVED", "fulfil 2 COMMITTED", "expired " + tid(1).String()}
+	if !slices.Equal(owed, want) {
+		t.Errorf("events owed %q, want %q", owed, want)
 	}
 }
