@@ -56,7 +56,7 @@ func Errors() []*Error { return append([]*Error(nil), rules...) }
 var (
 	ErrInvalidCommand        = newError("INVALID_COMMAND", "invalid command")
 	ErrInvalidID             = newError("INVALID_ID", "transfer id must be a non-zero UUID")
-	ErrInvalidParticipantID  = newError("INVALID_PARTICIPANT_ID", "participant id must be 1 to 32 characters of letters, digits, '.', '_' or '-', and not \"hub\"")
+	ErrInvalidParticipantID  = newError("INVALID_PARTICIPANT_ID", "participant id must be 1 to 32 characters of letters, digits, '.', '_' or '-', and not \""+HubID+"\"")
 	ErrInvalidName           = newError("INVALID_NAME", "participant name must be 1 to 128 printable characters")
 	ErrParticipantExists     = newError("PARTICIPANT_EXISTS", "participant already exists")
 	ErrParticipantNotFound   = newError("PARTICIPANT_NOT_FOUND", "participant not found")
