@@ -207,8 +207,8 @@ func currency(name, code string) (money.Currency, error) {
 // wrong and what to write instead.
 func amount(s string, c money.Currency) (int64, error) {
 	v, err := money.ParseAmount(s, c)
-	if err != nil {
-		return 0, badRequest(codeInvalidAmount, strings.TrimPrefix(err.Error(), "money: "))
+	if ae := (*money.AmountError)(nil); errors.As(err, &ae) {
+		return 0, badRequest(codeInvalidAmount, ae.Message())
 	}
-	return v, nil
+	return v, err
 }

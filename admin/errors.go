@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/store"
@@ -136,7 +135,7 @@ func classify(err error) *apiError {
 	var te *ledger.TransitionError
 	if errors.As(err, &te) {
 		return &apiError{status: http.StatusConflict, code: ledger.ErrSettlementTransition.Code,
-			msg: strings.TrimPrefix(te.Error(), "ledger: "), err: err}
+			msg: te.Message(), err: err}
 	}
 	var le *ledger.Error
 	if errors.As(err, &le) {
@@ -157,10 +156,10 @@ func classify(err error) *apiError {
 // ledgerMessage is the client's message for a ledger refusal: the ledger's
 // own words, with the detail it wrapped around the sentinel when it did so.
 func ledgerMessage(err error, le *ledger.Error) string {
-	if msg, ok := strings.CutPrefix(err.Error(), "ledger: "); ok {
-		return msg
+	if de := (*ledger.DetailError)(nil); errors.As(err, &de) {
+		return de.Message()
 	}
-	return strings.TrimPrefix(le.Error(), "ledger: ")
+	return le.Message()
 }
 
 // fail writes err as the API's error body and logs what the client is not

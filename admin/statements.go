@@ -315,9 +315,9 @@ func (s *Server) participantStatement(rw http.ResponseWriter, r *http.Request) e
 // invalidRequest answers settlement.ErrInvalidRequest with 400 and the
 // package's own words; any other error is left as it is.
 func invalidRequest(err error) error {
-	if errors.Is(err, settlement.ErrInvalidRequest) {
+	if re := (*settlement.RequestError)(nil); errors.As(err, &re) {
 		return &apiError{status: http.StatusBadRequest, code: codeInvalidQuery,
-			msg: strings.TrimPrefix(err.Error(), "settlement: "), err: err}
+			msg: re.Message(), err: err}
 	}
 	return err
 }

@@ -16,7 +16,7 @@ func pathParty(c *call, resource string) (directory.Party, string, callback.Vars
 	t, id, sub := c.typ, c.id, c.sub
 	p, err := directory.Party{Type: t, ID: id, SubID: sub}.Normalize()
 	if err != nil {
-		return p, "", callback.Vars{}, badRequest("3101", "%s", trimPackage(err))
+		return p, "", callback.Vars{}, badRequest("3101", "%s", partyMessage(err))
 	}
 	path := "/" + resource + "/" + seg(t) + "/" + seg(id)
 	if sub != "" {

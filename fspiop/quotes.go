@@ -53,7 +53,7 @@ func party(field string, p *PartyIDInfo) (directory.Party, *Error) {
 	}
 	d, err := directory.Party{Type: p.PartyIDType, ID: p.PartyIdentifier, SubID: p.PartySubIDOrType}.Normalize()
 	if err != nil {
-		return d, badRequest("3101", "%s: %s", field, trimPackage(err))
+		return d, badRequest("3101", "%s: %s", field, partyMessage(err))
 	}
 	return d, nil
 }
@@ -292,17 +292,12 @@ func (s *Server) getExchange(c *call, prefix, id, resource string, k callback.Ki
 	return nil
 }
 
-// trimPackage drops a Go package prefix from an error's message.
-func trimPackage(err error) string {
+// partyMessage is the client's message for a party that does not
+// normalize: the directory's description of what is wrong with it.
+func partyMessage(err error) string {
 	var fe *directory.FieldError
 	if errors.As(err, &fe) {
 		return fe.Description()
 	}
-	msg := err.Error()
-	for _, p := range []string{"directory: ", "ledger: ", "money: "} {
-		if len(msg) > len(p) && msg[:len(p)] == p {
-			return msg[len(p):]
-		}
-	}
-	return msg
+	return err.Error()
 }

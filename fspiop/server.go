@@ -31,8 +31,9 @@ const DefaultMaxBody = 128 << 10
 // parties.
 const MaxBatchBody = 4 << 20
 
-// DefaultHub is the FSPIOP-Source of the messages the hub writes itself.
-const DefaultHub = "hub"
+// DefaultHub is the FSPIOP-Source of the messages the hub writes itself:
+// the participant id the ledger keeps the hub's accounts under.
+const DefaultHub = ledger.HubID
 
 // Options wires a Server to the rest of the switch.
 type Options struct {

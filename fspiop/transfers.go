@@ -98,12 +98,7 @@ func (s *Server) postTransfer(c *call) *Error {
 
 // ledgerError maps a ledger rule to its FSPIOP error.
 func ledgerError(le *ledger.Error) *Error {
-	code := le.FSPIOP
-	if code == "" {
-		code = "3100"
-	}
-	msg := strings.TrimPrefix(le.Error(), "ledger: ")
-	return &Error{Status: http.StatusBadRequest, Code: code, Detail: msg}
+	return &Error{Status: http.StatusBadRequest, Code: ledgerCode(le), Detail: le.Message()}
 }
 
 // transferOutcome tells a participant how a final transfer ended:

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	gojson "github.com/goccy/go-json"
@@ -35,8 +34,11 @@ func (m *Money) minor(field string) (int64, *Error) {
 		return 0, badRequest("3100", "%s.currency %q is not a supported ISO 4217 code", field, truncate(m.Currency, 8))
 	}
 	v, err := money.ParseAmount(m.Amount, cur)
+	if ae := (*money.AmountError)(nil); errors.As(err, &ae) {
+		return 0, badRequest("3100", "%s: %s", field, ae.Message())
+	}
 	if err != nil {
-		return 0, badRequest("3100", "%s: %s", field, strings.TrimPrefix(err.Error(), "money: "))
+		return 0, internal(err)
 	}
 	if v <= 0 {
 		return 0, badRequest("3100", "%s.amount must be greater than zero", field)

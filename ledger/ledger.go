@@ -17,8 +17,8 @@
 //
 // Liquidity. A payment may be prepared only while the payer's position plus
 // its reserved amount plus the new amount stays within its net debit cap
-// (else ErrNDCExceeded, FSPIOP 4200) and within its settlement balance less
-// funds-out reservations (else ErrInsufficientLiquidity, FSPIOP 4001).
+// (else ErrNDCExceeded) and within its settlement balance less
+// funds-out reservations (else ErrInsufficientLiquidity).
 //
 // Two phases. Prepare reserves: it adds the amount to the payer's pending
 // debits and the payee's pending credits. Fulfil posts the reservation when
@@ -433,7 +433,7 @@ func (l *Ledger) Apply(now time.Time, c *Command) (Result, error) {
 	case OpSettlementState:
 		return l.settlementStateCmd(now, c)
 	}
-	return Result{}, fmt.Errorf("%w: unknown operation %d", ErrInvalidCommand, c.Op)
+	return Result{}, ErrInvalidCommand.detail("unknown operation %d", c.Op)
 }
 
 // ValidParticipantID reports whether id may name a participant: 1 to 32
@@ -499,7 +499,7 @@ func (l *Ledger) setStatus(c *Command) (Result, error) {
 		return Result{}, err
 	}
 	if c.Status != StatusActive && c.Status != StatusSuspended {
-		return Result{}, fmt.Errorf("%w: status must be ACTIVE or SUSPENDED", ErrInvalidCommand)
+		return Result{}, ErrInvalidCommand.detail("status must be ACTIVE or SUSPENDED")
 	}
 	if p.Status == c.Status {
 		return Result{Participant: p.clone(), Duplicate: true}, nil
@@ -710,7 +710,7 @@ func (l *Ledger) finishFundsOut(now time.Time, c *Command) (Result, error) {
 	if c.Op == OpFundsOutAbort {
 		want = StateAborted
 		if !validReason(c.Reason) {
-			return Result{}, fmt.Errorf("%w: reason must be valid UTF-8 of at most %d bytes", ErrInvalidCommand, MaxReason)
+			return Result{}, ErrInvalidCommand.detail("reason must be valid UTF-8 of at most %d bytes", MaxReason)
 		}
 	}
 	t, r, done, err := l.reserved(now, c, KindFundsOut, want)
@@ -858,7 +858,7 @@ func (l *Ledger) release(t *Transfer) {
 
 func (l *Ledger) abort(now time.Time, c *Command) (Result, error) {
 	if !validReason(c.Reason) {
-		return Result{}, fmt.Errorf("%w: reason must be valid UTF-8 of at most %d bytes", ErrInvalidCommand, MaxReason)
+		return Result{}, ErrInvalidCommand.detail("reason must be valid UTF-8 of at most %d bytes", MaxReason)
 	}
 	t, r, done, err := l.reserved(now, c, KindPayment, StateAborted)
 	if done {
@@ -873,7 +873,7 @@ func (l *Ledger) abort(now time.Time, c *Command) (Result, error) {
 func (l *Ledger) expire(now time.Time, c *Command) (Result, error) {
 	t, ok := l.pending[c.ID]
 	if !ok || t.Kind != KindPayment || now.Before(t.Expiry) {
-		return Result{}, fmt.Errorf("%w: transfer %s is not due to expire", ErrInvalidCommand, c.ID)
+		return Result{}, ErrInvalidCommand.detail("transfer %s is not due to expire", c.ID)
 	}
 	l.release(t)
 	t.Reason = "expired"

@@ -567,7 +567,7 @@ func (l *Ledger) move(legs []Leg, how int) error {
 
 func (l *Ledger) setModel(now time.Time, c *Command) (Result, error) {
 	if !c.Model.Valid() {
-		return Result{}, fmt.Errorf("%w: unknown settlement model %d", ErrInvalidCommand, c.Model)
+		return Result{}, ErrInvalidCommand.detail("unknown settlement model %d", c.Model)
 	}
 	o, ok := l.open[c.Currency]
 	if !ok {
@@ -627,22 +627,22 @@ func (l *Ledger) closeWindowCmd(now time.Time, c *Command) (Result, error) {
 
 func (l *Ledger) createSettlement(now time.Time, c *Command) (Result, error) {
 	if len(c.Windows) == 0 {
-		return Result{}, fmt.Errorf("%w: a settlement needs at least one window", ErrInvalidCommand)
+		return Result{}, ErrInvalidCommand.detail("a settlement needs at least one window")
 	}
 	if len(c.Windows) > MaxSettlementWindows {
-		return Result{}, fmt.Errorf("%w: a settlement covers at most %d windows", ErrInvalidCommand, MaxSettlementWindows)
+		return Result{}, ErrInvalidCommand.detail("a settlement covers at most %d windows", MaxSettlementWindows)
 	}
 	ids := slices.Clone(c.Windows)
 	slices.Sort(ids)
 	if len(slices.Compact(ids)) != len(c.Windows) {
-		return Result{}, fmt.Errorf("%w: a window is named twice", ErrInvalidCommand)
+		return Result{}, ErrInvalidCommand.detail("a window is named twice")
 	}
 	var currency string
 	var model Model
 	for i, id := range ids {
 		w, ok := l.windows[id]
 		if !ok {
-			return Result{}, fmt.Errorf("%w: %d", ErrWindowNotFound, id)
+			return Result{}, ErrWindowNotFound.detail("%d", id)
 		}
 		if i == 0 {
 			currency, model = w.Currency, w.Model
@@ -651,13 +651,13 @@ func (l *Ledger) createSettlement(now time.Time, c *Command) (Result, error) {
 		case w.Currency != currency:
 			return Result{}, ErrMixedWindows
 		case w.Model == ModelGross:
-			return Result{}, fmt.Errorf("%w: window %d", ErrGrossWindow, id)
+			return Result{}, ErrGrossWindow.detail("window %d", id)
 		case w.Model != model:
 			return Result{}, ErrMixedWindows
 		case w.State == WindowOpen:
-			return Result{}, fmt.Errorf("%w: window %d is open", ErrWindowNotClosed, id)
+			return Result{}, ErrWindowNotClosed.detail("window %d is open", id)
 		case w.State != WindowClosed:
-			return Result{}, fmt.Errorf("%w: window %d is %s", ErrWindowNotClosed, id, w.State)
+			return Result{}, ErrWindowNotClosed.detail("window %d is %s", id, w.State)
 		}
 	}
 	if c.Currency != "" && c.Currency != currency {
@@ -756,7 +756,7 @@ func (s *Settlement) compute(windows map[uint64]*Window) error {
 
 func (l *Ledger) settlementStateCmd(now time.Time, c *Command) (Result, error) {
 	if c.SettlementState < SettlementPending || c.SettlementState > SettlementAborted {
-		return Result{}, fmt.Errorf("%w: unknown settlement state %d", ErrInvalidCommand, c.SettlementState)
+		return Result{}, ErrInvalidCommand.detail("unknown settlement state %d", c.SettlementState)
 	}
 	s, ok := l.settlements[c.Settlement]
 	if !ok {
@@ -771,7 +771,7 @@ func (l *Ledger) settlementStateCmd(now time.Time, c *Command) (Result, error) {
 	}
 	// Every step keeps its reason in the history.
 	if !validReason(c.Reason) {
-		return Result{}, fmt.Errorf("%w: reason must be valid UTF-8 of at most %d bytes", ErrInvalidCommand, MaxReason)
+		return Result{}, ErrInvalidCommand.detail("reason must be valid UTF-8 of at most %d bytes", MaxReason)
 	}
 	var err error
 	switch c.SettlementState {
@@ -841,8 +841,8 @@ func (l *Ledger) coverable(s *Settlement) error {
 		}
 		if avail < need[k] {
 			cur, _ := money.Lookup(k.Currency)
-			return fmt.Errorf("%w: %s has %s %s of collateral not already reserved and owes %s %s; record funds in of at least %s %s and reserve again",
-				ErrCollateralShort, k.Participant, money.Format(avail, cur), k.Currency, money.Format(need[k], cur), k.Currency,
+			return ErrCollateralShort.detail("%s has %s %s of collateral not already reserved and owes %s %s; record funds in of at least %s %s and reserve again",
+				k.Participant, money.Format(avail, cur), k.Currency, money.Format(need[k], cur), k.Currency,
 				money.Format(need[k]-avail, cur), k.Currency)
 		}
 	}
@@ -858,17 +858,21 @@ type TransitionError struct {
 	From, To SettlementState
 }
 
-func (e *TransitionError) Error() string {
+func (e *TransitionError) Error() string { return "ledger: " + e.Message() }
+
+// Message says, for a client to read, why the settlement cannot move and
+// where it can move instead.
+func (e *TransitionError) Message() string {
 	if e.From.Final() {
-		return fmt.Sprintf("ledger: settlement is already %s; it cannot move to %s", e.From, e.To)
+		return fmt.Sprintf("settlement is already %s; it cannot move to %s", e.From, e.To)
 	}
 	if e.To == SettlementAborted {
-		return fmt.Sprintf("ledger: settlement is %s; it can no longer be aborted", e.From)
+		return fmt.Sprintf("settlement is %s; it can no longer be aborted", e.From)
 	}
 	if !e.From.CanMove(SettlementAborted) {
-		return fmt.Sprintf("ledger: settlement is %s; it can move only to %s, not %s", e.From, e.From.next(), e.To)
+		return fmt.Sprintf("settlement is %s; it can move only to %s, not %s", e.From, e.From.next(), e.To)
 	}
-	return fmt.Sprintf("ledger: settlement is %s; it can move only to %s (or ABORTED before it commits), not %s", e.From, e.From.next(), e.To)
+	return fmt.Sprintf("settlement is %s; it can move only to %s (or ABORTED before it commits), not %s", e.From, e.From.next(), e.To)
 }
 
 // Is makes errors.Is(err, ErrSettlementTransition) true.

@@ -557,10 +557,7 @@ func TestGrossSettlement(t *testing.T) {
 	exp := at(60)
 
 	// The cap still bounds what a payer has in flight...
-	err := mustRefuse(t, l, at(1), prepareIn(2, "USD", "a", "b", 301, exp), ledger.ErrNDCExceeded)
-	if le := new(ledger.Error); !errors.As(err, &le) || le.FSPIOP != "4200" {
-		t.Errorf("NDC error %v has FSPIOP code %q, want 4200", err, le.FSPIOP)
-	}
+	mustRefuse(t, l, at(1), prepareIn(2, "USD", "a", "b", 301, exp), ledger.ErrNDCExceeded)
 	// ...and payments settle against the payer's collateral at once: the
 	// positions do not move.
 	pay(t, l, at(2), 3, "USD", "a", "b", 300)
@@ -571,10 +568,7 @@ func TestGrossSettlement(t *testing.T) {
 	sumsToZero(t, l)
 	// 250 is within the cap (the position is back at 0) but beyond the 200
 	// of collateral left.
-	err = mustRefuse(t, l, at(3), prepareIn(4, "USD", "a", "b", 250, exp), ledger.ErrInsufficientLiquidity)
-	if le := new(ledger.Error); !errors.As(err, &le) || le.FSPIOP != "4001" {
-		t.Errorf("liquidity error %v has FSPIOP code %q, want 4001", err, le.FSPIOP)
-	}
+	mustRefuse(t, l, at(3), prepareIn(4, "USD", "a", "b", 250, exp), ledger.ErrInsufficientLiquidity)
 	// A reservation holds collateral until it finishes.
 	mustApply(t, l, at(3), prepareIn(5, "USD", "a", "b", 200, exp))
 	mustRefuse(t, l, at(3), prepareIn(6, "USD", "a", "b", 1, exp), ledger.ErrInsufficientLiquidity)

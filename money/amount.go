@@ -53,35 +53,39 @@ func (e *AmountError) quotedInput() string {
 
 // Error describes the failure, e.g.
 // `money: amount "1.001" has 3 decimals but USD allows 2`.
-func (e *AmountError) Error() string {
+func (e *AmountError) Error() string { return "money: " + e.Message() }
+
+// Message is the description without the package prefix, for a client to
+// read, e.g. `amount "1.001" has 3 decimals but USD allows 2`.
+func (e *AmountError) Message() string {
 	in := e.quotedInput()
 	switch e.Err {
 	case ErrSyntax:
 		r := scan(e.Input)
-		return fmt.Sprintf("money: amount %s is not an FSPIOP amount: %s", in, r.describe(e.Input))
+		return fmt.Sprintf("amount %s is not an FSPIOP amount: %s", in, r.describe(e.Input))
 	case ErrPrecision:
 		r := scan(e.Input)
 		unit := "decimals"
 		if r.fracDigits == 1 {
 			unit = "decimal"
 		}
-		return fmt.Sprintf("money: amount %s has %d %s but %s allows %d", in, r.fracDigits, unit, e.Currency, e.exponent)
+		return fmt.Sprintf("amount %s has %d %s but %s allows %d", in, r.fracDigits, unit, e.Currency, e.exponent)
 	case ErrOverflow:
 		c := Currency{Code: e.Currency, Exponent: e.exponent}
-		return fmt.Sprintf("money: amount %s is too large: the largest %s amount is %s", in, e.Currency, FormatAmount(math.MaxInt64, c))
+		return fmt.Sprintf("amount %s is too large: the largest %s amount is %s", in, e.Currency, FormatAmount(math.MaxInt64, c))
 	case ErrUnknownCurrency:
 		if e.Currency == "" {
-			return fmt.Sprintf("money: amount %s has no currency", in)
+			return fmt.Sprintf("amount %s has no currency", in)
 		}
 		if what, ok := noMinorUnit[e.Currency]; ok {
-			return fmt.Sprintf("money: amount %s: currency %s (%s) has no minor unit in ISO 4217, so amounts in it are not accepted", in, e.Currency, what)
+			return fmt.Sprintf("amount %s: currency %s (%s) has no minor unit in ISO 4217, so amounts in it are not accepted", in, e.Currency, what)
 		}
 		if c, ok := Lookup(e.Currency); ok {
-			return fmt.Sprintf("money: amount %s: currency %s has exponent %d in ISO 4217, not %d", in, e.Currency, c.Exponent, e.exponent)
+			return fmt.Sprintf("amount %s: currency %s has exponent %d in ISO 4217, not %d", in, e.Currency, c.Exponent, e.exponent)
 		}
-		return fmt.Sprintf("money: amount %s: unknown currency %q (want an ISO 4217 code such as \"USD\")", in, e.Currency)
+		return fmt.Sprintf("amount %s: unknown currency %q (want an ISO 4217 code such as \"USD\")", in, e.Currency)
 	}
-	return fmt.Sprintf("money: amount %s in %s: %v", in, e.Currency, e.Err)
+	return fmt.Sprintf("amount %s in %s: %v", in, e.Currency, e.Err)
 }
 
 // Grammar limits of the FSPIOP Amount type.

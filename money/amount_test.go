@@ -198,6 +198,13 @@ func TestAmountErrorMessage(t *testing.T) {
 			if got := err.Error(); got != tt.want {
 				t.Errorf("message\n got: %s\nwant: %s", got, tt.want)
 			}
+			var ae *AmountError
+			if !errors.As(err, &ae) {
+				t.Fatalf("error %T is not *AmountError", err)
+			}
+			if got, want := ae.Message(), strings.TrimPrefix(tt.want, "money: "); got != want {
+				t.Errorf("Message()\n got: %s\nwant: %s", got, want)
+			}
 		})
 	}
 }

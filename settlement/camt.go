@@ -166,10 +166,10 @@ func (s *Statement) WriteCAMT053(w io.Writer, msgID string, created time.Time) e
 		msgID = s.messageID()
 	}
 	if n := utf8.RuneCountInString(msgID); n > 35 || !utf8.ValidString(msgID) || strings.TrimSpace(msgID) == "" {
-		return fmt.Errorf("%w: message id %q must be 1 to 35 characters", ErrInvalidRequest, msgID)
+		return invalidRequest("message id %q must be 1 to 35 characters", msgID)
 	}
 	if created.IsZero() {
-		return fmt.Errorf("%w: a statement message needs its creation time", ErrInvalidRequest)
+		return invalidRequest("a statement message needs its creation time")
 	}
 	credit := s.inFavour()
 	var doc camtDocument

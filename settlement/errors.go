@@ -1,6 +1,9 @@
 package settlement
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrUnbalanced is returned when a report does not balance: its nets
@@ -17,7 +20,7 @@ var (
 	// ErrInvalidRequest is returned for a request that cannot be answered
 	// as given: an unknown currency, an account type a statement does not
 	// cover, an empty or reversed time range, a message id ISO does not
-	// allow. The wrapping error says which.
+	// allow. A *RequestError wrapping it says which.
 	ErrInvalidRequest = errors.New("settlement: invalid request")
 
 	// ErrUnknownWindow is returned by BuildStatement for a committed
@@ -29,3 +32,22 @@ var (
 	// ParseRecords returns for a file it rejects.
 	ErrInvalidRecords = errors.New("settlement: invalid records file")
 )
+
+// RequestError is the error for a request that cannot be answered as given.
+// It matches ErrInvalidRequest; Detail says what is wrong with the request.
+type RequestError struct {
+	Detail string
+}
+
+func (e *RequestError) Error() string { return "settlement: " + e.Message() }
+
+// Message says, for a client to read, that the request is invalid and why.
+func (e *RequestError) Message() string { return "invalid request: " + e.Detail }
+
+// Unwrap returns ErrInvalidRequest.
+func (e *RequestError) Unwrap() error { return ErrInvalidRequest }
+
+// invalidRequest returns a *RequestError with the detail made from format.
+func invalidRequest(format string, args ...any) error {
+	return &RequestError{Detail: fmt.Sprintf(format, args...)}
+}

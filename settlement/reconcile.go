@@ -88,7 +88,7 @@ func (r *Reconciliation) Clean() bool {
 func Reconcile(ctx context.Context, hub Archive, req ReconcileRequest) (Reconciliation, error) {
 	p := req.Participant
 	if !ledger.ValidParticipantID(p) {
-		return Reconciliation{}, fmt.Errorf("%w: %q is not a participant id", ErrInvalidRequest, p)
+		return Reconciliation{}, invalidRequest("%q is not a participant id", p)
 	}
 	from, to := req.From, req.To
 	inFile := make(map[ledger.ID]struct{}, len(req.Records))
@@ -98,7 +98,7 @@ func Reconcile(ctx context.Context, hub Archive, req ReconcileRequest) (Reconcil
 			return Reconciliation{}, err
 		}
 		if _, dup := inFile[rec.TransferID]; dup {
-			return Reconciliation{}, fmt.Errorf("%w: transfer %s is in the records twice", ErrInvalidRequest, rec.TransferID)
+			return Reconciliation{}, invalidRequest("transfer %s is in the records twice", rec.TransferID)
 		}
 		inFile[rec.TransferID] = struct{}{}
 		if c := rec.Completed; !c.IsZero() {
@@ -112,9 +112,9 @@ func Reconcile(ctx context.Context, hub Archive, req ReconcileRequest) (Reconcil
 	}
 	switch {
 	case from.IsZero() || to.IsZero():
-		return Reconciliation{}, fmt.Errorf("%w: no range to sweep: give one, or completed_at in the records", ErrInvalidRequest)
+		return Reconciliation{}, invalidRequest("no range to sweep: give one, or completed_at in the records")
 	case !from.Before(to):
-		return Reconciliation{}, fmt.Errorf("%w: the range starts at %s, not before its end %s", ErrInvalidRequest, timestamp(from), timestamp(to))
+		return Reconciliation{}, invalidRequest("the range starts at %s, not before its end %s", timestamp(from), timestamp(to))
 	}
 
 	out := Reconciliation{Participant: p, From: from, To: to}
@@ -176,7 +176,7 @@ func Reconcile(ctx context.Context, hub Archive, req ReconcileRequest) (Reconcil
 // validate checks a record built by hand as ParseRecords would.
 func (rec *Record) validate() error {
 	bad := func(what string) error {
-		return fmt.Errorf("%w: record of transfer %s on line %d: %s", ErrInvalidRequest, rec.TransferID, rec.Line, what)
+		return invalidRequest("record of transfer %s on line %d: %s", rec.TransferID, rec.Line, what)
 	}
 	if rec.TransferID.IsZero() {
 		return bad("no transfer id")

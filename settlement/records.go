@@ -213,9 +213,12 @@ func parseRecord(row []string, cols map[string]int, line int) (Record, []string)
 
 	amount := row[cols[colAmount]]
 	if ok {
+		var ae *money.AmountError
 		switch v, err := money.ParseAmount(amount, c); {
+		case errors.As(err, &ae):
+			bad("%s", ae.Message())
 		case err != nil:
-			bad("%s", strings.TrimPrefix(err.Error(), "money: "))
+			bad("%v", err)
 		case v == 0:
 			bad("amount must be greater than zero")
 		default:

@@ -432,7 +432,7 @@ func (s *sum) sub(dst *int64, a, b int64) {
 func currency(code string) (money.Currency, error) {
 	c, ok := money.Lookup(code)
 	if !ok {
-		return money.Currency{}, fmt.Errorf("%w: unknown currency %q", ErrInvalidRequest, code)
+		return money.Currency{}, invalidRequest("unknown currency %q", code)
 	}
 	return c, nil
 }

@@ -118,7 +118,7 @@ func BuildStatement(ctx context.Context, src Source, req StatementRequest) (Stat
 		return Statement{}, err
 	}
 	if src.Transfers == nil {
-		return Statement{}, fmt.Errorf("%w: no transfers to read", ErrInvalidRequest)
+		return Statement{}, invalidRequest("no transfers to read")
 	}
 	models := make(map[uint64]ledger.Model, len(src.Windows))
 	for _, w := range src.Windows {
@@ -171,13 +171,13 @@ func BuildStatement(ctx context.Context, src Source, req StatementRequest) (Stat
 func (req *StatementRequest) validate() error {
 	switch {
 	case !ledger.ValidParticipantID(req.Participant):
-		return fmt.Errorf("%w: %q is not a participant id", ErrInvalidRequest, req.Participant)
+		return invalidRequest("%q is not a participant id", req.Participant)
 	case req.Account != ledger.AccountPosition && req.Account != ledger.AccountSettlement:
-		return fmt.Errorf("%w: a statement covers a POSITION or SETTLEMENT account, not %s", ErrInvalidRequest, req.Account)
+		return invalidRequest("a statement covers a POSITION or SETTLEMENT account, not %s", req.Account)
 	case req.From.IsZero() || req.To.IsZero():
-		return fmt.Errorf("%w: a statement needs both the start and the end of its range", ErrInvalidRequest)
+		return invalidRequest("a statement needs both the start and the end of its range")
 	case !req.From.Before(req.To):
-		return fmt.Errorf("%w: the range starts at %s, not before its end %s", ErrInvalidRequest, timestamp(req.From), timestamp(req.To))
+		return invalidRequest("the range starts at %s, not before its end %s", timestamp(req.From), timestamp(req.To))
 	}
 	_, err := currency(req.Currency)
 	return err
