@@ -2,10 +2,10 @@ package fspiop
 
 import (
 	"errors"
-	"net/http"
 
 	"github.com/hutong/hutong/callback"
 	"github.com/hutong/hutong/directory"
+	"github.com/hutong/hutong/exchange"
 	"github.com/hutong/hutong/ledger"
 )
 
@@ -155,29 +155,7 @@ func (s *Server) postQuote(c *call) *Error {
 		s.sendError(c.source, "quotes", c.ver, callback.Quotes, path, vars, e)
 		return nil
 	}
-	return s.relay(c, prefixQuote, "quotes", callback.Quotes, b.QuoteID, to)
-}
-
-// relay records a new request from one FSP to another and sends it on. A
-// resend is answered from the record; another request under the same id
-// is refused with 3106.
-func (s *Server) relay(c *call, prefix, resource string, k callback.Kind, id, to string) *Error {
-	vars := callback.Vars{ID: id}
-	path := "/" + resource + "/" + id
-	old, e := s.openExchange(c, prefix, id, to)
-	if e != nil {
-		if e.Status >= 500 {
-			return e
-		}
-		s.sendError(c.source, resource, c.ver, k, path, vars, e)
-		return nil
-	}
-	if old != nil {
-		s.resend(old, c.source, k, path, vars)
-		return nil
-	}
-	s.forward(c, to, k, "/"+resource, vars)
-	return nil
+	return s.relay(c, exchange.Quotes, "quotes", callback.Quotes, b.QuoteID, to)
 }
 
 // currencies checks that both FSPs of a transaction can use currency.
@@ -197,19 +175,6 @@ func (s *Server) currencies(payer, payee, currency string) *Error {
 func hasCurrency(p ledger.Participant, currency string) bool {
 	_, ok := p.Limit(currency)
 	return ok
-}
-
-// resend answers a resent request again once it has its answer; while it
-// has none, the resend is ignored.
-func (s *Server) resend(x *exchange, to string, k callback.Kind, path string, vars callback.Vars) {
-	switch x.State {
-	case exchangeAnswered:
-	case exchangeFailed:
-		path += "/error"
-	default:
-		return
-	}
-	s.cb.Send(&callback.Request{To: to, Kind: k, Method: http.MethodPut, Path: path, Vars: vars, Header: x.Header, Body: x.Body})
 }
 
 // putQuote takes the payee FSP's quote and sends it to the payer FSP.
@@ -234,7 +199,7 @@ func (s *Server) putQuote(c *call) *Error {
 	if _, e := digest32("condition", b.Condition); e != nil {
 		return e
 	}
-	to, e := s.answerExchange(c, prefixQuote, id, exchangeAnswered)
+	to, e := s.answerExchange(c, exchange.Quotes, id, false)
 	if e != nil {
 		return e
 	}
@@ -251,7 +216,7 @@ func (s *Server) putQuoteError(c *call) *Error {
 	if _, e := parseErrorBody(c.body); e != nil {
 		return e
 	}
-	to, e := s.answerExchange(c, prefixQuote, id, exchangeFailed)
+	to, e := s.answerExchange(c, exchange.Quotes, id, true)
 	if e != nil {
 		return e
 	}
@@ -269,27 +234,7 @@ func (s *Server) getQuote(c *call) *Error {
 	if _, e := correlationID("quote id in the path", id); e != nil {
 		return e
 	}
-	return s.getExchange(c, prefixQuote, id, "quotes", callback.Quotes, quotePath(id), "3205")
-}
-
-func (s *Server) getExchange(c *call, prefix, id, resource string, k callback.Kind, path, notFound string) *Error {
-	vars := callback.Vars{ID: id}
-	x, err := loadExchange(c.ctx, s.kv, prefix, id)
-	switch {
-	case err != nil && !isNotFound(err):
-		return internal(err)
-	case err == nil && x.Source == c.source && x.State != exchangeOpen:
-		s.resend(x, c.source, k, path, vars)
-	case err == nil && x.Source == c.source:
-		s.forward(c, x.Dest, k, path, vars)
-	case err != nil && c.dest != "":
-		// Not on record (lost with a machine crash, or never sent through
-		// this hub): ask the FSP named.
-		s.forward(c, c.dest, k, path, vars)
-	default:
-		s.sendError(c.source, resource, c.ver, k, path, vars, &Error{Code: notFound, Detail: "no request " + id + " of yours"})
-	}
-	return nil
+	return s.getExchange(c, exchange.Quotes, id, "quotes", callback.Quotes, quotePath(id), "3205")
 }
 
 // partyMessage is the client's message for a party that does not

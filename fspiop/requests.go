@@ -1,13 +1,9 @@
 package fspiop
 
 import (
-	"errors"
-
 	"github.com/hutong/hutong/callback"
-	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/exchange"
 )
-
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 // transactionRequestPost is what the hub reads of POST
 // /transactionRequests: the payee FSP asks the payer FSP to pay.
@@ -72,26 +68,26 @@ func (s *Server) postTransactionRequest(c *call) *Error {
 		s.sendError(c.source, "transactionRequests", c.ver, callback.TrxReqService, path, vars, e)
 		return nil
 	}
-	return s.relay(c, prefixTransactionRequest, "transactionRequests", callback.TrxReqService, id, to)
+	return s.relay(c, exchange.TransactionRequests, "transactionRequests", callback.TrxReqService, id, to)
 }
 
 func (s *Server) putTransactionRequest(c *call) *Error {
-	return s.answerTransactionRequest(c, exchangeAnswered, "")
+	return s.answerTransactionRequest(c, false, "")
 }
 
 func (s *Server) putTransactionRequestError(c *call) *Error {
 	if _, e := parseErrorBody(c.body); e != nil {
 		return e
 	}
-	return s.answerTransactionRequest(c, exchangeFailed, "/error")
+	return s.answerTransactionRequest(c, true, "/error")
 }
 
-func (s *Server) answerTransactionRequest(c *call, state byte, suffix string) *Error {
+func (s *Server) answerTransactionRequest(c *call, failed bool, suffix string) *Error {
 	id := c.id
 	if _, e := correlationID("transaction request id in the path", id); e != nil {
 		return e
 	}
-	if state == exchangeAnswered {
+	if !failed {
 		var b struct {
 			State string `json:"transactionRequestState"`
 		}
@@ -106,7 +102,7 @@ func (s *Server) answerTransactionRequest(c *call, state byte, suffix string) *E
 			return badRequest("3100", "transactionRequestState %q is not RECEIVED, PENDING, ACCEPTED or REJECTED", truncate(b.State, 16))
 		}
 	}
-	to, e := s.answerExchange(c, prefixTransactionRequest, id, state)
+	to, e := s.answerExchange(c, exchange.TransactionRequests, id, failed)
 	if e != nil {
 		return e
 	}
@@ -122,5 +118,5 @@ func (s *Server) getTransactionRequest(c *call) *Error {
 	if _, e := correlationID("transaction request id in the path", id); e != nil {
 		return e
 	}
-	return s.getExchange(c, prefixTransactionRequest, id, "transactionRequests", callback.TrxReqService, transactionRequestPath(id), "3206")
+	return s.getExchange(c, exchange.TransactionRequests, id, "transactionRequests", callback.TrxReqService, transactionRequestPath(id), "3206")
 }

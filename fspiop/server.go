@@ -16,6 +16,7 @@ import (
 	"github.com/hutong/hutong/callback"
 	"github.com/hutong/hutong/clock"
 	"github.com/hutong/hutong/directory"
+	"github.com/hutong/hutong/exchange"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/store"
 	"github.com/hutong/hutong/writer"
@@ -69,25 +70,18 @@ type Server struct {
 	w       *writer.Writer
 	dir     *directory.Directory
 	cb      *callback.Sender
-	kv      store.KV
+	records *exchange.Records // quotes and transaction requests
 	clk     clock.Clock
 	log     *slog.Logger
 	hub     string
 	maxBody int64
 	timeout time.Duration
 	table   []entry
-	locks   *locks
-	open    openExchanges
 	bg      sync.WaitGroup // aborts started by Undelivered
 	closing atomic.Bool
 
-	retention time.Duration
-	pruneStop context.CancelFunc // ends the pruning, even mid-backlog
-	pruneDone sync.WaitGroup
-
 	requests atomic.Uint64
 	rejected atomic.Uint64
-	pruned   atomic.Uint64
 	dates    atomic.Pointer[dateCache]
 	// lastDate is the last Date header found valid: most messages of a
 	// second carry the same one.
@@ -111,19 +105,9 @@ func New(o Options) (*Server, error) {
 	if o.Retention < 0 || o.PruneEvery < 0 {
 		return nil, errors.New("fspiop: Retention and PruneEvery must not be negative")
 	}
-	if o.Retention == 0 {
-		o.Retention = DefaultRetention
-	}
-	if o.Retention < time.Minute {
-		return nil, fmt.Errorf("fspiop: Retention %v is less than a minute", o.Retention)
-	}
-	if o.PruneEvery == 0 {
-		o.PruneEvery = time.Minute
-	}
 	s := &Server{
-		w: o.Writer, dir: o.Directory, cb: o.Callbacks, kv: o.KV,
+		w: o.Writer, dir: o.Directory, cb: o.Callbacks,
 		clk: o.Clock, log: o.Logger, hub: o.Hub, maxBody: o.MaxBody, timeout: o.Timeout,
-		locks: newLocks(),
 	}
 	if s.clk == nil {
 		s.clk = clock.Real{}
@@ -141,17 +125,17 @@ func New(o Options) (*Server, error) {
 		s.timeout = 10 * time.Second
 	}
 	s.table = routeTable(s.maxBody)
-	var pruneCtx context.Context
-	pruneCtx, s.pruneStop = context.WithCancel(context.Background())
-	s.retention = o.Retention
-	s.pruneDone.Add(1)
-	go s.pruneLoop(pruneCtx, o.PruneEvery)
+	var err error
+	s.records, err = exchange.Open(o.KV, s.clk, exchange.Config{Retention: o.Retention, PruneEvery: o.PruneEvery, Logger: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("fspiop: %w", err)
+	}
 	return s, nil
 }
 
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
-	return Stats{Requests: s.requests.Load(), Rejected: s.rejected.Load(), Pruned: s.pruned.Load()}
+	return Stats{Requests: s.requests.Load(), Rejected: s.rejected.Load(), Pruned: s.records.Stats().Pruned}
 }
 
 // kind tells a request from a callback: requests are answered 202 and need

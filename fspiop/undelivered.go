@@ -64,7 +64,6 @@ func (s *Server) Close() {
 	if s.closing.Swap(true) {
 		return
 	}
-	s.pruneStop()
-	s.pruneDone.Wait()
+	s.records.Close()
 	s.bg.Wait()
 }
