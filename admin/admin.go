@@ -5,10 +5,18 @@
 //
 // Every route is under /admin/v1 and is described by the OpenAPI 3.0
 // document served at /admin/v1/openapi.yaml (openapi.yaml in this
-// directory). Request and response bodies are JSON; amounts are FSPIOP
-// amount strings in the currency's major unit ("12.5" is twelve dollars
-// fifty), parsed strictly by money.ParseAmount and written by
+// directory). Request and response bodies are JSON, of the types declared
+// in package adminapi (which also holds a Go client of the API); amounts
+// are FSPIOP amount strings in the currency's major unit ("12.5" is twelve
+// dollars fifty), parsed strictly by money.ParseAmount and written by
 // money.FormatAmount, with a leading "-" on negative balances.
+//
+// The handlers speak HTTP only: they parse the request, call the
+// operator's workflow in package operate (settlement, reports, statements,
+// reconciliation, positions, caps and funds) or, for participants,
+// transfers, callbacks and alerts, the writer and the callback and
+// liquidity packages, and write the result or map the error to a status
+// and a stable code.
 //
 // Every write is a ledger command submitted through the writer, and every
 // write is safe to repeat: a resend of an applied command is answered with
@@ -61,8 +69,10 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/hutong/hutong/admin/adminapi"
 	"github.com/hutong/hutong/callback"
 	"github.com/hutong/hutong/liquidity"
+	"github.com/hutong/hutong/operate"
 	"github.com/hutong/hutong/writer"
 )
 
@@ -101,6 +111,7 @@ const MinTokenLength = 32
 // concurrent use.
 type Server struct {
 	w       *writer.Writer
+	ops     *operate.Workflows // the operator's workflows, over w
 	log     *slog.Logger
 	maxBody int64
 	mux     *http.ServeMux
@@ -170,7 +181,7 @@ var routes = []route{
 // New returns the admin API over w. The caller keeps ownership of w and
 // closes it after the HTTP server in front of the API has shut down.
 func New(w *writer.Writer, opts Options) *Server {
-	s := &Server{w: w, log: opts.Logger, maxBody: opts.MaxBody, mux: http.NewServeMux(),
+	s := &Server{w: w, ops: operate.New(w, w.Store(), nil), log: opts.Logger, maxBody: opts.MaxBody, mux: http.NewServeMux(),
 		endpoints: opts.Endpoints, callbacks: opts.Callbacks, alerts: opts.Alerts}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -220,7 +231,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 // TokenEnv is the environment variable the hub and its command line read
 // the admin token from.
-const TokenEnv = "HUTONG_ADMIN_TOKEN"
+const TokenEnv = adminapi.TokenEnv
 
 // authorized reports whether r carries the token, or none is needed.
 func (s *Server) authorized(r *http.Request) bool {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/hutong/hutong/admin/adminapi"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,7 +17,7 @@ import (
 
 func TestParticipants(t *testing.T) {
 	h := newHarness(t, Options{})
-	var p participantJSON
+	var p adminapi.Participant
 	h.mustCall(http.StatusCreated, "POST", "/admin/v1/participants", map[string]string{"id": "dfsp-b", "name": "Bank B"}, &p)
 	if p.ID != "dfsp-b" || p.Name != "Bank B" || p.Status != "ACTIVE" || p.Created != "2025-03-01T12:00:00Z" || p.Currencies == nil || len(p.Currencies) != 0 {
 		t.Fatalf("created %+v", p)
@@ -74,7 +75,7 @@ func TestParticipants(t *testing.T) {
 	}
 
 	t.Run("list sorted by id", func(t *testing.T) {
-		var list participantList
+		var list adminapi.ParticipantList
 		h.mustCall(http.StatusOK, "GET", "/admin/v1/participants", nil, &list)
 		var ids []string
 		for _, p := range list.Participants {
@@ -94,11 +95,11 @@ func TestParticipants(t *testing.T) {
 		if after := h.state(); after != before {
 			t.Errorf("enabling twice changed the state")
 		}
-		var p participantJSON
+		var p adminapi.Participant
 		h.mustCall(http.StatusOK, "PUT", "/admin/v1/participants/dfsp-a/currencies/USD/ndc", map[string]string{"amount": "1000.5"}, &p)
 		h.mustCall(http.StatusOK, "PUT", "/admin/v1/participants/dfsp-a/currencies/KWD/ndc", map[string]string{"amount": "0.125"}, nil)
 		h.mustCall(http.StatusOK, "GET", "/admin/v1/participants/dfsp-a", nil, &p)
-		want := []currencyJSON{{"KWD", "0.125"}, {"USD", "1000.5"}}
+		want := []adminapi.ParticipantCurrency{{Currency: "KWD", NDC: "0.125"}, {Currency: "USD", NDC: "1000.5"}}
 		if !slices.Equal(p.Currencies, want) {
 			t.Errorf("currencies %+v, want %+v", p.Currencies, want)
 		}
@@ -109,7 +110,7 @@ func TestParticipants(t *testing.T) {
 	})
 
 	t.Run("suspend and activate", func(t *testing.T) {
-		var p participantJSON
+		var p adminapi.Participant
 		h.mustCall(http.StatusOK, "POST", "/admin/v1/participants/dfsp-c/suspend", nil, &p)
 		if p.Status != "SUSPENDED" {
 			t.Errorf("after suspend: %s", p.Status)
@@ -215,7 +216,7 @@ func TestBodyErrors(t *testing.T) {
 
 	t.Run("bad amount message says why", func(t *testing.T) {
 		_, _, b := h.do("POST", path, "application/json", `{"id":"`+newID()+`","currency":"USD","amount":"1.001"}`)
-		var e errorBody
+		var e adminapi.ErrorBody
 		if err := json.Unmarshal(b, &e); err != nil {
 			t.Fatal(err)
 		}
@@ -232,9 +233,9 @@ func TestFunds(t *testing.T) {
 	in := newID()
 	body := map[string]string{"id": in, "currency": "USD", "amount": "500.25"}
 
-	var tr transferJSON
+	var tr adminapi.Transfer
 	h.mustCall(http.StatusCreated, "POST", "/admin/v1/participants/dfsp1/funds-in", body, &tr)
-	want := transferJSON{ID: in, Kind: "FUNDS_IN", State: "COMMITTED", FSPIOPState: "COMMITTED", Payer: "hub", Payee: "dfsp1",
+	want := adminapi.Transfer{ID: in, Kind: "FUNDS_IN", State: "COMMITTED", FSPIOPState: "COMMITTED", Payer: "hub", Payee: "dfsp1",
 		Currency: "USD", Amount: "500.25", Created: "2025-03-01T12:00:00Z", Completed: "2025-03-01T12:00:00Z"}
 	if tr != want {
 		t.Fatalf("funds in\n got %+v\nwant %+v", tr, want)
@@ -242,7 +243,7 @@ func TestFunds(t *testing.T) {
 	settled := h.state()
 
 	t.Run("resend same body", func(t *testing.T) {
-		var again transferJSON
+		var again adminapi.Transfer
 		h.mustCall(http.StatusOK, "POST", "/admin/v1/participants/dfsp1/funds-in", body, &again)
 		if again != want {
 			t.Errorf("resend answered %+v", again)
@@ -289,7 +290,7 @@ func TestFunds(t *testing.T) {
 
 	out := newID()
 	t.Run("funds out reserve and commit", func(t *testing.T) {
-		var tr transferJSON
+		var tr adminapi.Transfer
 		h.mustCall(http.StatusCreated, "POST", "/admin/v1/participants/dfsp1/funds-out",
 			map[string]string{"id": out, "currency": "USD", "amount": "200"}, &tr)
 		if tr.Kind != "FUNDS_OUT" || tr.State != "RESERVED" || tr.Payer != "dfsp1" || tr.Payee != "hub" || tr.Completed != "" {
@@ -321,7 +322,7 @@ func TestFunds(t *testing.T) {
 		id := newID()
 		h.mustCall(http.StatusCreated, "POST", "/admin/v1/participants/dfsp1/funds-out",
 			map[string]string{"id": id, "currency": "USD", "amount": "100"}, nil)
-		var tr transferJSON
+		var tr adminapi.Transfer
 		h.mustCall(http.StatusOK, "POST", "/admin/v1/funds-out/"+id+"/abort", map[string]string{"reason": "bank refused"}, &tr)
 		if tr.State != "ABORTED" || tr.FSPIOPState != "ABORTED" || tr.Reason != "bank refused" {
 			t.Errorf("aborted %+v", tr)
@@ -366,7 +367,7 @@ func TestFunds(t *testing.T) {
 	}
 
 	t.Run("get transfer", func(t *testing.T) {
-		var got transferJSON
+		var got adminapi.Transfer
 		h.mustCall(http.StatusOK, "GET", "/admin/v1/transfers/"+in, nil, &got)
 		if got != want {
 			t.Errorf("got %+v", got)
@@ -390,7 +391,7 @@ func TestFunds(t *testing.T) {
 		if err := h.w.Checkpoint(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		var got transferJSON
+		var got adminapi.Transfer
 		h.mustCall(http.StatusOK, "GET", "/admin/v1/transfers/"+in, nil, &got)
 		if got != want {
 			t.Errorf("got %+v", got)
@@ -424,13 +425,13 @@ func TestReports(t *testing.T) {
 	t.Run("accounts", func(t *testing.T) {
 		acc := h.accounts("payer")
 		pos := acc["USD/POSITION"]
-		wantPos := accountJSON{Participant: "payer", Type: "POSITION", Currency: "USD", Balance: "0", Reserved: "250.5",
+		wantPos := adminapi.Account{Participant: "payer", Type: "POSITION", Currency: "USD", Balance: "0", Reserved: "250.5",
 			PendingCredits: "0", DebitsPosted: "0", CreditsPosted: "0", NDC: "1000", Headroom: "749.5"}
 		if pos != wantPos {
 			t.Errorf("position\n got %+v\nwant %+v", pos, wantPos)
 		}
 		settle := acc["USD/SETTLEMENT"]
-		wantSettle := accountJSON{Participant: "payer", Type: "SETTLEMENT", Currency: "USD", Balance: "800", Reserved: "0",
+		wantSettle := adminapi.Account{Participant: "payer", Type: "SETTLEMENT", Currency: "USD", Balance: "800", Reserved: "0",
 			PendingCredits: "100", DebitsPosted: "800", CreditsPosted: "0", Available: "700"}
 		if settle != wantSettle {
 			t.Errorf("settlement\n got %+v\nwant %+v", settle, wantSettle)
@@ -441,7 +442,7 @@ func TestReports(t *testing.T) {
 	})
 
 	t.Run("payment fulfilled", func(t *testing.T) {
-		var tr transferJSON
+		var tr adminapi.Transfer
 		h.mustCall(http.StatusOK, "GET", "/admin/v1/transfers/"+pay, nil, &tr)
 		if tr.Kind != "PAYMENT" || tr.State != "RESERVED" || tr.Condition != base64.RawURLEncoding.EncodeToString(condition[:]) ||
 			tr.Expiry != "2025-03-01T12:01:00Z" || tr.Fulfilment != "" || tr.Amount != "250.5" {
@@ -463,9 +464,9 @@ func TestReports(t *testing.T) {
 	})
 
 	t.Run("positions", func(t *testing.T) {
-		var rep positionReport
+		var rep adminapi.Positions
 		h.mustCall(http.StatusOK, "GET", "/admin/v1/positions?currency=USD", nil, &rep)
-		want := []positionJSON{
+		want := []adminapi.Position{
 			{Participant: "payee", Status: "ACTIVE", Position: "-250.5", Reserved: "0", PendingCredits: "0", NDC: "0", Headroom: "250.5",
 				SettlementBalance: "0", SettlementReserved: "0", SettlementAvailable: "0"},
 			{Participant: "payer", Status: "ACTIVE", Position: "250.5", Reserved: "0", PendingCredits: "0", NDC: "1000", Headroom: "749.5",
@@ -474,7 +475,7 @@ func TestReports(t *testing.T) {
 		if rep.Currency != "USD" || !slices.Equal(rep.Participants, want) {
 			t.Errorf("positions\n got %+v\nwant %+v", rep.Participants, want)
 		}
-		hub := map[string]accountJSON{}
+		hub := map[string]adminapi.Account{}
 		for _, a := range rep.Hub {
 			if a.Participant != "hub" || a.Currency != "USD" {
 				t.Errorf("hub section holds %+v", a)
@@ -516,7 +517,7 @@ func TestReports(t *testing.T) {
 	}
 
 	t.Run("stats", func(t *testing.T) {
-		var st statsJSON
+		var st adminapi.Stats
 		h.mustCall(http.StatusOK, "GET", "/admin/v1/stats", nil, &st)
 		if st.Head == 0 || st.Applied < 8 || st.Batches == 0 || st.Pending != 1 {
 			t.Errorf("stats %+v", st)
@@ -558,7 +559,7 @@ func TestParticipantTransfersPaging(t *testing.T) {
 		if cursor != "" {
 			path += "&cursor=" + cursor
 		}
-		var p transferPage
+		var p adminapi.TransferPage
 		h.mustCall(http.StatusOK, "GET", path, nil, &p)
 		sizes = append(sizes, len(p.Transfers))
 		for _, tr := range p.Transfers {
@@ -586,7 +587,7 @@ func TestParticipantTransfersPaging(t *testing.T) {
 	}
 
 	t.Run("default limit", func(t *testing.T) {
-		var p transferPage
+		var p adminapi.TransferPage
 		h.mustCall(http.StatusOK, "GET", "/admin/v1/participants/dfsp1/transfers", nil, &p)
 		if len(p.Transfers) != 50 || p.Next == "" || p.Transfers[0].ID != ids[119] {
 			t.Errorf("default page: %d transfers, next %q", len(p.Transfers), p.Next)
@@ -595,7 +596,7 @@ func TestParticipantTransfersPaging(t *testing.T) {
 
 	t.Run("sees transfers not yet checkpointed", func(t *testing.T) {
 		id := h.fundsIn("dfsp2", "USD", "2")
-		var p transferPage
+		var p adminapi.TransferPage
 		h.mustCall(http.StatusOK, "GET", "/admin/v1/participants/dfsp2/transfers?limit=500", nil, &p)
 		if len(p.Transfers) != 2 || p.Transfers[0].ID != id || p.Next != "" {
 			t.Errorf("page %+v", p)

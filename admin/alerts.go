@@ -7,30 +7,13 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/hutong/hutong/admin/adminapi"
 	"github.com/hutong/hutong/liquidity"
 )
 
-// alertJSON is a participant's level against its net debit cap going up
-// (RAISED) or down (CLEARED): the body the participant's webhook got.
-type alertJSON struct {
-	ID          uint64 `json:"id"`
-	Kind        string `json:"kind"`
-	Participant string `json:"participant"`
-	Currency    string `json:"currency"`
-	Threshold   int    `json:"threshold"`
-	Level       int    `json:"level"`
-	// Utilisation is used*100/ndc rounded down; absent when ndc is 0.
-	Utilisation *int64 `json:"utilisation,omitempty"`
-	Used        string `json:"used"`
-	Position    string `json:"position"`
-	Reserved    string `json:"reserved"`
-	NDC         string `json:"ndc"`
-	Time        string `json:"time"`
-}
-
-func toAlert(a *liquidity.Alert) alertJSON {
+func toAlert(a *liquidity.Alert) adminapi.Alert {
 	c := a.Currency
-	out := alertJSON{ID: a.ID, Kind: string(a.Kind), Participant: a.Participant, Currency: c,
+	out := adminapi.Alert{ID: a.ID, Kind: string(a.Kind), Participant: a.Participant, Currency: c,
 		Threshold: a.Threshold, Level: a.Level,
 		Used: format(a.Used, c), Position: format(a.Position, c), Reserved: format(a.Reserved, c), NDC: format(a.NDC, c),
 		Time: timestamp(a.Time)}
@@ -38,10 +21,6 @@ func toAlert(a *liquidity.Alert) alertJSON {
 		out.Utilisation = &pct
 	}
 	return out
-}
-
-type alertList struct {
-	Alerts []alertJSON `json:"alerts"`
 }
 
 // alertsConfigured answers 503 when the server has no liquidity monitor.
@@ -118,7 +97,7 @@ func (s *Server) writeAlerts(rw http.ResponseWriter, r *http.Request, participan
 		}
 		return err
 	}
-	out := alertList{Alerts: make([]alertJSON, 0, len(as))}
+	out := adminapi.AlertList{Alerts: make([]adminapi.Alert, 0, len(as))}
 	for i := range as {
 		out.Alerts = append(out.Alerts, toAlert(&as[i]))
 	}

@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"context"
+	"github.com/hutong/hutong/admin/adminapi"
 	"net/http"
 	"reflect"
 	"slices"
@@ -53,9 +54,9 @@ func TestAlertRoutes(t *testing.T) {
 	fake.Advance(time.Second)
 	observe(t, mon, ledger.Position{Participant: "dfsp1", Currency: "USD", Balance: -250, NDC: 100000})
 
-	var all alertList
+	var all adminapi.AlertList
 	h.mustCall(http.StatusOK, "GET", "/admin/v1/alerts", nil, &all)
-	ids := func(l alertList) []uint64 {
+	ids := func(l adminapi.AlertList) []uint64 {
 		out := []uint64{}
 		for _, a := range l.Alerts {
 			out = append(out, a.ID)
@@ -66,7 +67,7 @@ func TestAlertRoutes(t *testing.T) {
 		t.Fatalf("alert ids %v, want %v", got, want)
 	}
 	pct85 := int64(85)
-	wants := []alertJSON{
+	wants := []adminapi.Alert{
 		{ID: 3, Kind: "CLEARED", Participant: "dfsp1", Currency: "USD", Threshold: 80, Level: 0, Utilisation: new(int64),
 			Used: "-2.5", Position: "-2.5", Reserved: "0", NDC: "1000", Time: "2025-03-01T12:00:02Z"},
 		{ID: 2, Kind: "RAISED", Participant: "dfsp2", Currency: "USD", Threshold: 95, Level: 95,
@@ -97,7 +98,7 @@ func TestAlertRoutes(t *testing.T) {
 		{"/admin/v1/participants/dfsp3/alerts", []uint64{}},
 	}
 	for _, tt := range tests {
-		var got alertList
+		var got adminapi.AlertList
 		h.mustCall(http.StatusOK, "GET", tt.path, nil, &got)
 		if got.Alerts == nil || !slices.Equal(ids(got), tt.want) {
 			t.Errorf("GET %s: %#v, want ids %v", tt.path, got.Alerts, tt.want)
@@ -161,7 +162,7 @@ func TestAlertSchemaDocumented(t *testing.T) {
 		}
 		schema.WriteString(line)
 	}
-	for _, f := range jsonFields(reflect.TypeFor[alertJSON]()) {
+	for _, f := range jsonFields(reflect.TypeFor[adminapi.Alert]()) {
 		if !strings.Contains(schema.String(), "\n        "+f+":") {
 			t.Errorf("field %s is not in the Alert schema", f)
 		}

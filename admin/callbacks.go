@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/hutong/hutong/admin/adminapi"
 	"github.com/hutong/hutong/callback"
 	"github.com/hutong/hutong/ledger"
 )
@@ -27,44 +28,16 @@ const (
 	msgEndpointTypes = "the EndpointType schema in /admin/v1/openapi.yaml lists the types"
 )
 
-// endpointJSON is one of a participant's callback endpoints.
-type endpointJSON struct {
-	Type  string `json:"type"`
-	Value string `json:"value"`
-}
-
-type endpointList struct {
-	Endpoints []endpointJSON `json:"endpoints"`
-}
-
-func toEndpoints(eps []callback.Endpoint) endpointList {
-	out := endpointList{Endpoints: make([]endpointJSON, 0, len(eps))}
+func toEndpoints(eps []callback.Endpoint) adminapi.EndpointList {
+	out := adminapi.EndpointList{Endpoints: make([]adminapi.Endpoint, 0, len(eps))}
 	for _, ep := range eps {
-		out.Endpoints = append(out.Endpoints, endpointJSON{Type: string(ep.Kind), Value: ep.Value})
+		out.Endpoints = append(out.Endpoints, adminapi.Endpoint{Type: string(ep.Kind), Value: ep.Value})
 	}
 	return out
 }
 
-// failedCallbackJSON is a callback that was not delivered.
-type failedCallbackJSON struct {
-	ID         string              `json:"id"`
-	To         string              `json:"to"`
-	Type       string              `json:"type"`
-	Method     string              `json:"method"`
-	URL        string              `json:"url,omitempty"`
-	Path       string              `json:"path,omitempty"`
-	Attempts   int                 `json:"attempts"`
-	LastStatus int                 `json:"lastStatus,omitempty"`
-	LastError  string              `json:"lastError"`
-	First      string              `json:"first"`
-	Last       string              `json:"last"`
-	Headers    map[string][]string `json:"headers"`
-	Body       *string             `json:"body,omitempty"`
-	BodyBase64 string              `json:"bodyBase64,omitempty"`
-}
-
-func toFailedCallback(f *callback.Failure) failedCallbackJSON {
-	out := failedCallbackJSON{ID: f.ID, To: f.To, Type: string(f.Kind), Method: f.Method, URL: f.URL, Path: f.Path,
+func toFailedCallback(f *callback.Failure) adminapi.FailedCallback {
+	out := adminapi.FailedCallback{ID: f.ID, To: f.To, Type: string(f.Kind), Method: f.Method, URL: f.URL, Path: f.Path,
 		Attempts: f.Attempts, LastStatus: f.LastStatus, LastError: f.LastError,
 		First: timestamp(f.First), Last: timestamp(f.Last), Headers: f.Header}
 	if out.Headers == nil {
@@ -79,11 +52,6 @@ func toFailedCallback(f *callback.Failure) failedCallbackJSON {
 		out.BodyBase64 = base64.StdEncoding.EncodeToString(f.Body)
 	}
 	return out
-}
-
-type failedCallbackPage struct {
-	Failures []failedCallbackJSON `json:"failures"`
-	Next     string               `json:"next"`
 }
 
 // endpointsConfigured answers 503 when the server has no endpoints.
@@ -213,7 +181,7 @@ func decodeEndpoint(i int, raw json.RawMessage) (callback.Endpoint, error) {
 	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 		return callback.Endpoint{}, badRequest(codeWrongType, fmt.Sprintf("endpoints[%d] must be an object with \"type\" and \"value\"", i))
 	}
-	var e endpointJSON
+	var e adminapi.Endpoint
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
@@ -281,7 +249,7 @@ func (s *Server) failedCallbacks(rw http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return callbackError(err)
 	}
-	out := failedCallbackPage{Failures: make([]failedCallbackJSON, 0, len(fs)), Next: next}
+	out := adminapi.FailedCallbackPage{Failures: make([]adminapi.FailedCallback, 0, len(fs)), Next: next}
 	for i := range fs {
 		out.Failures = append(out.Failures, toFailedCallback(&fs[i]))
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/hutong/hutong/admin/adminapi"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,7 +58,7 @@ func TestEndpointRoutes(t *testing.T) {
 	h.participant("dfsp1")
 	base := "/admin/v1/participants/dfsp1/endpoints"
 
-	var list endpointList
+	var list adminapi.EndpointList
 	h.mustCall(http.StatusOK, "GET", base, nil, &list)
 	if list.Endpoints == nil || len(list.Endpoints) != 0 {
 		t.Errorf("endpoints of a new participant = %#v, want []", list.Endpoints)
@@ -111,7 +112,7 @@ func TestEndpointRoutes(t *testing.T) {
 		t.Errorf("deleted endpoint still set")
 	}
 	h.mustCall(http.StatusOK, "DELETE", base+"/FSPIOP_CALLBACK_URL_TRANSFER_PUT", nil, &list)
-	var again endpointList
+	var again adminapi.EndpointList
 	h.mustCall(http.StatusOK, "GET", base, nil, &again)
 	if fmt.Sprint(again) != fmt.Sprint(list) {
 		t.Errorf("GET = %v, want %v", again, list)
@@ -219,7 +220,7 @@ func TestFailedCallbackRoutes(t *testing.T) {
 	}
 
 	path := "/admin/v1/participants/dfsp1/callbacks/failed"
-	var page failedCallbackPage
+	var page adminapi.FailedCallbackPage
 	h.mustCall(http.StatusOK, "GET", path, nil, &page)
 	if len(page.Failures) != n || page.Next != "" {
 		t.Fatalf("page of %d failures, next %q; want %d, none", len(page.Failures), page.Next, n)
@@ -235,7 +236,7 @@ func TestFailedCallbackRoutes(t *testing.T) {
 	var ids []string
 	cursor := ""
 	for range n + 1 {
-		var p failedCallbackPage
+		var p adminapi.FailedCallbackPage
 		h.mustCall(http.StatusOK, "GET", path+"?limit=1&cursor="+cursor, nil, &p)
 		for _, f := range p.Failures {
 			ids = append(ids, f.ID)
@@ -258,7 +259,7 @@ func TestFailedCallbackRoutes(t *testing.T) {
 	if status, _, b := h.do("GET", "/admin/v1/participants/nobody/callbacks/failed", "", ""); status != 404 || errorCode(t, b) != "PARTICIPANT_NOT_FOUND" {
 		t.Errorf("unknown participant: %d %s", status, b)
 	}
-	var empty failedCallbackPage
+	var empty adminapi.FailedCallbackPage
 	h.mustCall(http.StatusOK, "GET", "/admin/v1/participants/dfsp2/callbacks/failed", nil, &empty)
 	if empty.Failures == nil || len(empty.Failures) != 0 {
 		t.Errorf("dfsp2 failures %#v, want []", empty.Failures)
@@ -269,7 +270,7 @@ func TestFailedCallbackRoutes(t *testing.T) {
 	status = http.StatusOK
 	mu.Unlock()
 	redeliver := path + "/" + f.ID + "/redeliver"
-	var back failedCallbackJSON
+	var back adminapi.FailedCallback
 	h.mustCall(http.StatusAccepted, "POST", redeliver, nil, &back)
 	if back.ID != f.ID || back.URL != f.URL {
 		t.Errorf("redeliver answered %+v, want %+v", back, f)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/hutong/hutong/admin/adminapi"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/store"
 	"github.com/hutong/hutong/writer"
@@ -115,6 +116,9 @@ func classify(err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	if ae := workflowError(err); ae != nil {
+		return ae
+	}
 	// Outcome unknown first: it wraps the cause (a failed commit, an ended
 	// context), which must not be mistaken for a plain failure.
 	if errors.Is(err, writer.ErrOutcomeUnknown) {
@@ -179,18 +183,9 @@ func (s *Server) fail(rw http.ResponseWriter, r *http.Request, err error) {
 	writeError(rw, ae)
 }
 
-// errorBody is the JSON every error is answered with.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
+// writeError writes the JSON every error is answered with.
 func writeError(rw http.ResponseWriter, ae *apiError) {
-	writeJSON(rw, ae.status, errorBody{Error: errorDetail{Code: ae.code, Message: ae.msg}})
+	writeJSON(rw, ae.status, adminapi.ErrorBody{Error: adminapi.ErrorDetail{Code: ae.code, Message: ae.msg}})
 }
 
 // writeJSON writes v as the response body.

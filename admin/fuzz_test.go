@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"github.com/hutong/hutong/admin/adminapi"
 	"net/http"
 	"strings"
 	"testing"
@@ -68,7 +69,7 @@ func FuzzAdminJSON(f *testing.F) {
 			}
 			return
 		}
-		var e errorBody
+		var e adminapi.ErrorBody
 		if err := json.Unmarshal(b, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
 			t.Fatalf("%s %s %q: status %d without an error body: %s", ep.method, ep.path, body, status, b)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/hutong/hutong/admin/adminapi"
 	"io"
 	"log/slog"
 	"net/http"
@@ -127,7 +128,7 @@ func (h *harness) mustCall(want int, method, path string, v any, out any) {
 // not one.
 func errorCode(t testing.TB, b []byte) string {
 	t.Helper()
-	var e errorBody
+	var e adminapi.ErrorBody
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
@@ -177,11 +178,11 @@ func (h *harness) fundsIn(participant, currency, amount string) string {
 }
 
 // accounts returns a participant's accounts keyed by "CURRENCY/TYPE".
-func (h *harness) accounts(participant string) map[string]accountJSON {
+func (h *harness) accounts(participant string) map[string]adminapi.Account {
 	h.t.Helper()
-	var list accountList
+	var list adminapi.AccountList
 	h.mustCall(http.StatusOK, "GET", "/admin/v1/participants/"+participant+"/accounts", nil, &list)
-	out := make(map[string]accountJSON)
+	out := make(map[string]adminapi.Account)
 	for _, a := range list.Accounts {
 		out[a.Currency+"/"+a.Type] = a
 	}

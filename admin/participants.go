@@ -8,14 +8,12 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/hutong/hutong/admin/adminapi"
 	"github.com/hutong/hutong/ledger"
 )
 
 func (s *Server) createParticipant(rw http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	}
+	var req adminapi.CreateParticipantRequest
 	if err := s.decode(rw, r, &req, bodyRequired); err != nil {
 		return err
 	}
@@ -45,7 +43,7 @@ func (s *Server) listParticipants(rw http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	slices.SortFunc(ps, func(a, b ledger.Participant) int { return cmp.Compare(a.ID, b.ID) })
-	out := participantList{Participants: make([]participantJSON, 0, len(ps))}
+	out := adminapi.ParticipantList{Participants: make([]adminapi.Participant, 0, len(ps))}
 	for i := range ps {
 		out.Participants = append(out.Participants, toParticipant(&ps[i]))
 	}
@@ -90,9 +88,7 @@ func (s *Server) setStatus(rw http.ResponseWriter, r *http.Request, status ledge
 
 func (s *Server) enableCurrency(rw http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	var req struct {
-		Currency string `json:"currency"`
-	}
+	var req adminapi.CurrencyRequest
 	if err := s.decode(rw, r, &req, bodyRequired); err != nil {
 		return err
 	}
@@ -116,9 +112,7 @@ func (s *Server) setNDC(rw http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Amount string `json:"amount"`
-	}
+	var req adminapi.NDCRequest
 	if err := s.decode(rw, r, &req, bodyRequired); err != nil {
 		return err
 	}
@@ -129,15 +123,15 @@ func (s *Server) setNDC(rw http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.w.Submit(r.Context(), ledger.Command{Op: ledger.OpSetNDC, Participant: id, Currency: cur.Code, Amount: ndc})
+	p, err := s.ops.SetNDC(r.Context(), id, cur.Code, ndc)
 	if err != nil {
-		return refine(err, id, cur.Code)
+		return err
 	}
-	writeJSON(rw, http.StatusOK, toParticipant(&res.Participant))
+	writeJSON(rw, http.StatusOK, toParticipant(&p))
 	return nil
 }
 
-func participantNotFound(id string) error {
+func participantNotFound(id string) *apiError {
 	return &apiError{status: http.StatusNotFound, code: ledger.ErrParticipantNotFound.Code,
 		msg: fmt.Sprintf("no participant has id %q", truncate(id, 64))}
 }

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hutong/hutong/admin/adminapi"
 	"github.com/hutong/hutong/ledger"
 )
 
@@ -21,31 +21,13 @@ const (
 
 func (s *Server) participantAccounts(rw http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	var p ledger.Participant
-	var found bool
-	var accounts []ledger.Account
-	err := s.w.Query(r.Context(), func(l *ledger.Ledger) {
-		if p, found = l.Participant(id); !found {
-			return
-		}
-		for _, c := range p.Currencies {
-			for _, t := range []ledger.AccountType{ledger.AccountPosition, ledger.AccountSettlement} {
-				if a, ok := l.Account(ledger.AccountKey{Participant: id, Currency: c.Currency, Type: t}); ok {
-					accounts = append(accounts, a)
-				}
-			}
-		}
-	})
+	_, accounts, err := s.ops.Accounts(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if !found {
-		return participantNotFound(id)
-	}
-	out := accountList{Participant: id, Accounts: make([]accountJSON, 0, len(accounts))}
+	out := adminapi.AccountList{Participant: id, Accounts: make([]adminapi.Account, 0, len(accounts))}
 	for i := range accounts {
-		limit, _ := p.Limit(accounts[i].Currency)
-		out.Accounts = append(out.Accounts, toAccount(&accounts[i], limit.NDC))
+		out.Accounts = append(out.Accounts, toAccount(&accounts[i].Account, accounts[i].NDC))
 	}
 	writeJSON(rw, http.StatusOK, out)
 	return nil
@@ -64,42 +46,17 @@ func (s *Server) positions(rw http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	type row struct {
-		p      ledger.Participant
-		ndc    int64
-		pos    ledger.Account
-		settle ledger.Account
-	}
-	var rows []row
-	var hub []ledger.Account
-	err = s.w.Query(r.Context(), func(l *ledger.Ledger) {
-		for _, p := range l.Participants() {
-			limit, ok := p.Limit(cur.Code)
-			if !ok {
-				continue
-			}
-			pos, ok1 := l.Account(ledger.AccountKey{Participant: p.ID, Currency: cur.Code, Type: ledger.AccountPosition})
-			settle, ok2 := l.Account(ledger.AccountKey{Participant: p.ID, Currency: cur.Code, Type: ledger.AccountSettlement})
-			if ok1 && ok2 {
-				rows = append(rows, row{p: p, ndc: limit.NDC, pos: pos, settle: settle})
-			}
-		}
-		for _, t := range []ledger.AccountType{ledger.AccountHubMultilateral, ledger.AccountHubReconciliation, ledger.AccountHubFees} {
-			if a, ok := l.Account(ledger.AccountKey{Participant: ledger.HubID, Currency: cur.Code, Type: t}); ok {
-				hub = append(hub, a)
-			}
-		}
-	})
+	ps, err := s.ops.Positions(r.Context(), cur.Code)
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.p.ID, b.p.ID) })
-	out := positionReport{Currency: cur.Code, Participants: make([]positionJSON, 0, len(rows)), Hub: make([]accountJSON, 0, len(hub))}
-	for i := range rows {
-		out.Participants = append(out.Participants, toPosition(&rows[i].p, rows[i].ndc, &rows[i].pos, &rows[i].settle))
+	out := adminapi.Positions{Currency: ps.Currency, Participants: make([]adminapi.Position, 0, len(ps.Participants)),
+		Hub: make([]adminapi.Account, 0, len(ps.Hub))}
+	for i := range ps.Participants {
+		out.Participants = append(out.Participants, toPosition(&ps.Participants[i]))
 	}
-	for i := range hub {
-		out.Hub = append(out.Hub, toAccount(&hub[i], 0))
+	for i := range ps.Hub {
+		out.Hub = append(out.Hub, toAccount(&ps.Hub[i], 0))
 	}
 	writeJSON(rw, http.StatusOK, out)
 	return nil
@@ -152,7 +109,7 @@ func (s *Server) participantTransfers(rw http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	out := transferPage{Transfers: make([]transferJSON, 0, len(ts)), Next: next}
+	out := adminapi.TransferPage{Transfers: make([]adminapi.Transfer, 0, len(ts)), Next: next}
 	for i := range ts {
 		out.Transfers = append(out.Transfers, toTransfer(&ts[i]))
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"github.com/hutong/hutong/admin/adminapi"
 	"io"
 	"net/http"
 	"slices"
@@ -84,7 +85,7 @@ func (h *settlementHarness) settlementState() string {
 
 func (h *settlementHarness) openWindow() uint64 {
 	h.t.Helper()
-	var list modelList
+	var list adminapi.ModelList
 	h.mustCall(http.StatusOK, "GET", "/admin/v1/settlement-models", nil, &list)
 	for _, m := range list.Models {
 		if m.Currency == "USD" {
@@ -95,23 +96,23 @@ func (h *settlementHarness) openWindow() uint64 {
 	return 0
 }
 
-func (h *settlementHarness) close(id uint64) closedWindow {
+func (h *settlementHarness) close(id uint64) adminapi.ClosedWindow {
 	h.t.Helper()
-	var c closedWindow
+	var c adminapi.ClosedWindow
 	h.mustCall(http.StatusOK, "POST", fmt.Sprintf("/admin/v1/settlement-windows/%d/close", id), nil, &c)
 	return c
 }
 
-func (h *settlementHarness) create(windows ...uint64) settlementJSON {
+func (h *settlementHarness) create(windows ...uint64) adminapi.Settlement {
 	h.t.Helper()
-	var s settlementJSON
+	var s adminapi.Settlement
 	h.mustCall(http.StatusCreated, "POST", "/admin/v1/settlements", map[string]any{"windows": windows}, &s)
 	return s
 }
 
-func (h *settlementHarness) move(id uint64, state, reason string) settlementJSON {
+func (h *settlementHarness) move(id uint64, state, reason string) adminapi.Settlement {
 	h.t.Helper()
-	var s settlementJSON
+	var s adminapi.Settlement
 	h.mustCall(http.StatusOK, "PUT", fmt.Sprintf("/admin/v1/settlements/%d/state", id), map[string]string{"state": state, "reason": reason}, &s)
 	if s.State != state {
 		h.t.Fatalf("moved to %s, answer says %s", state, s.State)
@@ -119,9 +120,9 @@ func (h *settlementHarness) move(id uint64, state, reason string) settlementJSON
 	return s
 }
 
-func (h *settlementHarness) window(id uint64) windowDetail {
+func (h *settlementHarness) window(id uint64) adminapi.WindowDetail {
 	h.t.Helper()
-	var w windowDetail
+	var w adminapi.WindowDetail
 	h.mustCall(http.StatusOK, "GET", fmt.Sprintf("/admin/v1/settlement-windows/%d", id), nil, &w)
 	return w
 }
@@ -135,7 +136,7 @@ func (h *settlementHarness) refused(t *testing.T, method, path, body string, sta
 	if got != status {
 		t.Fatalf("%s %s %s: status %d, want %d: %s", method, path, body, got, status, b)
 	}
-	var e errorBody
+	var e adminapi.ErrorBody
 	if err := json.Unmarshal(b, &e); err != nil {
 		t.Fatalf("not an error body: %s", b)
 	}
@@ -162,14 +163,14 @@ func TestSettlementMultilateral(t *testing.T) {
 	}
 
 	open := h.window(w1)
-	wantFlows := []flowJSON{{"a", "b", 2, "150.5"}, {"b", "c", 1, "30"}, {"c", "a", 1, "20"}}
+	wantFlows := []adminapi.Flow{{Payer: "a", Payee: "b", Count: 2, Amount: "150.5"}, {Payer: "b", Payee: "c", Count: 1, Amount: "30"}, {Payer: "c", Payee: "a", Count: 1, Amount: "20"}}
 	if open.State != "OPEN" || open.Model != "DEFERRED_MULTILATERAL_NET" || open.Count != 4 || open.Amount != "200.5" ||
 		open.Closed != "" || open.Settlement != 0 || !slices.Equal(open.Flows, wantFlows) {
 		t.Fatalf("open window %+v", open)
 	}
-	var list windowList
+	var list adminapi.WindowList
 	h.mustCall(http.StatusOK, "GET", "/admin/v1/settlement-windows?currency=USD&state=OPEN", nil, &list)
-	if len(list.Windows) != 1 || list.Windows[0] != open.windowJSON {
+	if len(list.Windows) != 1 || list.Windows[0] != open.Window {
 		t.Fatalf("open windows %+v", list)
 	}
 
@@ -191,17 +192,17 @@ func TestSettlementMultilateral(t *testing.T) {
 	if status != http.StatusCreated {
 		t.Fatalf("create: %d %s", status, b)
 	}
-	var s settlementJSON
+	var s adminapi.Settlement
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatal(err)
 	}
 	if hdr.Get("Location") != fmt.Sprintf("/admin/v1/settlements/%d", s.ID) {
 		t.Errorf("location %q", hdr.Get("Location"))
 	}
-	wantNets := []netJSON{
-		{"a", "150.5", "20", 2, 1, "130.5"},
-		{"b", "30", "150.5", 1, 2, "-120.5"},
-		{"c", "20", "30", 1, 1, "-10"},
+	wantNets := []adminapi.Net{
+		{Participant: "a", Sent: "150.5", Received: "20", SentCount: 2, ReceivedCount: 1, Net: "130.5"},
+		{Participant: "b", Sent: "30", Received: "150.5", SentCount: 1, ReceivedCount: 2, Net: "-120.5"},
+		{Participant: "c", Sent: "20", Received: "30", SentCount: 1, ReceivedCount: 1, Net: "-10"},
 	}
 	if s.ID != 1 || s.Currency != "USD" || s.Model != "DEFERRED_MULTILATERAL_NET" || s.State != "PENDING_SETTLEMENT" ||
 		!slices.Equal(s.Windows, []uint64{w1}) || s.Count != 4 || s.Amount != "200.5" || s.Position != "130.5" ||
@@ -211,7 +212,7 @@ func TestSettlementMultilateral(t *testing.T) {
 		t.Fatalf("settlement %+v", s)
 	}
 	if w := h.window(w1); w.State != "PENDING_SETTLEMENT" || w.Settlement != s.ID {
-		t.Errorf("window after create %+v", w.windowJSON)
+		t.Errorf("window after create %+v", w.Window)
 	}
 	msg := h.refused(t, "POST", "/admin/v1/settlements", fmt.Sprintf(`{"windows":[%d]}`, w1), 409, "WINDOW_NOT_CLOSED")
 	if !strings.Contains(msg, "settlement 1") {
@@ -279,14 +280,14 @@ func TestSettlementMultilateral(t *testing.T) {
 		t.Errorf("window once settled %s", w.State)
 	}
 
-	var got settlementJSON
+	var got adminapi.Settlement
 	h.mustCall(http.StatusOK, "GET", fmt.Sprintf("/admin/v1/settlements/%d", s.ID), nil, &got)
 	if fmt.Sprint(got) != fmt.Sprint(settled) {
 		t.Errorf("read back\n%+v\nwant\n%+v", got, settled)
 	}
-	var sl settlementList
+	var sl adminapi.SettlementList
 	h.mustCall(http.StatusOK, "GET", "/admin/v1/settlements?state=SETTLED&currency=USD", nil, &sl)
-	if len(sl.Settlements) != 1 || fmt.Sprint(sl.Settlements[0]) != fmt.Sprint(settled.settlementSummary) {
+	if len(sl.Settlements) != 1 || fmt.Sprint(sl.Settlements[0]) != fmt.Sprint(settled.SettlementSummary) {
 		t.Errorf("settled list %+v", sl)
 	}
 	for _, q := range []string{"?state=ABORTED", "?currency=EUR"} {
@@ -324,7 +325,7 @@ func TestSettle(t *testing.T) {
 	h.close(next)
 
 	s1 := h.create(w1)
-	var got settlementJSON
+	var got adminapi.Settlement
 	h.mustCall(http.StatusOK, "POST", fmt.Sprintf("/admin/v1/settlements/%d/settle", s1.ID), nil, &got)
 	if got.State != "SETTLED" || len(got.History) != 5 {
 		t.Errorf("settled from the start: %+v", got)
@@ -334,7 +335,7 @@ func TestSettle(t *testing.T) {
 		t.Errorf("balances %v", bal)
 	}
 	before := h.settlementState()
-	var again settlementJSON
+	var again adminapi.Settlement
 	h.mustCall(http.StatusOK, "POST", fmt.Sprintf("/admin/v1/settlements/%d/settle", s1.ID), map[string]any{}, &again)
 	if fmt.Sprint(again) != fmt.Sprint(got) || h.settlementState() != before {
 		t.Errorf("settling a settled settlement changed it")
@@ -396,7 +397,7 @@ func TestSettlementAbort(t *testing.T) {
 		t.Errorf("balances after abort %v", bal)
 	}
 	if w := h.window(w1); w.State != "CLOSED" || w.Settlement != 0 {
-		t.Errorf("window after abort %+v", w.windowJSON)
+		t.Errorf("window after abort %+v", w.Window)
 	}
 	// Aborting again is a repeat; anything else is refused.
 	h.move(s1.ID, "ABORTED", "again")
@@ -410,7 +411,7 @@ func TestSettlementAbort(t *testing.T) {
 	if bal := h.balances("a", "b"); !mapsEqual(bal, map[string]string{"a": "0/975", "b": "0/1025"}) {
 		t.Errorf("balances after settling anew %v", bal)
 	}
-	var sl settlementList
+	var sl adminapi.SettlementList
 	h.mustCall(http.StatusOK, "GET", "/admin/v1/settlements?state=ABORTED", nil, &sl)
 	if len(sl.Settlements) != 1 || sl.Settlements[0].ID != s1.ID || sl.Settlements[0].Reason != "bank rejected the file" {
 		t.Errorf("aborted list %+v", sl)
@@ -424,17 +425,17 @@ func TestSettlementBilateral(t *testing.T) {
 	w1 := h.openWindow()
 	h.pay("a", "c", 100)
 
-	var m modelJSON
+	var m adminapi.SettlementModel
 	h.mustCall(http.StatusOK, "PUT", "/admin/v1/settlement-models/USD", map[string]string{"model": "DEFERRED_BILATERAL_NET"}, &m)
 	if m.Currency != "USD" || m.Model != "DEFERRED_BILATERAL_NET" || m.Window == w1 {
 		t.Fatalf("set model: %+v (window %d had a payment: it must have closed)", m, w1)
 	}
 	w2 := m.Window
 	if w := h.window(w1); w.State != "CLOSED" || w.Model != "DEFERRED_MULTILATERAL_NET" {
-		t.Errorf("old window %+v", w.windowJSON)
+		t.Errorf("old window %+v", w.Window)
 	}
 	before := h.settlementState()
-	var again modelJSON
+	var again adminapi.SettlementModel
 	h.mustCall(http.StatusOK, "PUT", "/admin/v1/settlement-models/USD", map[string]string{"model": "DEFERRED_BILATERAL_NET"}, &again)
 	if again != m || h.settlementState() != before {
 		t.Errorf("setting the model again: %+v", again)
@@ -448,11 +449,11 @@ func TestSettlementBilateral(t *testing.T) {
 	h.refused(t, "POST", "/admin/v1/settlements", fmt.Sprintf(`{"windows":[%d,%d]}`, w1, w2), 400, "MIXED_WINDOWS")
 
 	s := h.create(w2)
-	wantOwed := []flowJSON{{"a", "b", 2, "60"}, {"a", "c", 1, "10"}, {"c", "b", 1, "5"}}
+	wantOwed := []adminapi.Flow{{Payer: "a", Payee: "b", Count: 2, Amount: "60"}, {Payer: "a", Payee: "c", Count: 1, Amount: "10"}, {Payer: "c", Payee: "b", Count: 1, Amount: "5"}}
 	if s.Model != "DEFERRED_BILATERAL_NET" || !slices.Equal(s.Owed, wantOwed) || s.Position != "70" {
 		t.Fatalf("bilateral settlement %+v", s)
 	}
-	wantNets := []netJSON{{"a", "110", "40", 2, 1, "70"}, {"b", "40", "105", 1, 2, "-65"}, {"c", "5", "10", 1, 1, "-5"}}
+	wantNets := []adminapi.Net{{Participant: "a", Sent: "110", Received: "40", SentCount: 2, ReceivedCount: 1, Net: "70"}, {Participant: "b", Sent: "40", Received: "105", SentCount: 1, ReceivedCount: 2, Net: "-65"}, {Participant: "c", Sent: "5", Received: "10", SentCount: 1, ReceivedCount: 1, Net: "-5"}}
 	if !slices.Equal(s.Nets, wantNets) {
 		t.Errorf("nets %+v, want %+v", s.Nets, wantNets)
 	}
@@ -461,7 +462,7 @@ func TestSettlementBilateral(t *testing.T) {
 	if bal := h.balances("a", "b", "c"); !mapsEqual(bal, map[string]string{"a": "1/930", "b": "0/1065", "c": "-1/1005"}) {
 		t.Errorf("balances %v", bal)
 	}
-	var ml modelList
+	var ml adminapi.ModelList
 	h.mustCall(http.StatusOK, "GET", "/admin/v1/settlement-models", nil, &ml)
 	if len(ml.Models) != 1 || ml.Models[0].Model != "DEFERRED_BILATERAL_NET" || ml.Models[0].Window == w2 {
 		t.Errorf("models %+v", ml)
@@ -474,7 +475,7 @@ func TestSettlementGross(t *testing.T) {
 	h := newSettlementHarness(t, "a", "b")
 	h.participant("e", "EUR")
 	w1 := h.openWindow()
-	var m modelJSON
+	var m adminapi.SettlementModel
 	h.mustCall(http.StatusOK, "PUT", "/admin/v1/settlement-models/USD", map[string]string{"model": "IMMEDIATE_GROSS"}, &m)
 	if m.Window != w1 || m.Model != "IMMEDIATE_GROSS" {
 		t.Fatalf("an empty window changes model in place: %+v", m)
@@ -483,7 +484,7 @@ func TestSettlementGross(t *testing.T) {
 	if bal := h.balances("a", "b"); !mapsEqual(bal, map[string]string{"a": "0/900", "b": "0/1100"}) {
 		t.Errorf("balances after a gross payment %v", bal)
 	}
-	var c closedWindow
+	var c adminapi.ClosedWindow
 	h.mustCall(http.StatusOK, "POST", "/admin/v1/settlement-windows/close", map[string]string{"currency": "USD"}, &c)
 	if c.Closed.ID != w1 || c.Closed.State != "SETTLED" || c.Closed.Count != 1 || c.Next.Model != "IMMEDIATE_GROSS" {
 		t.Errorf("closed gross window %+v", c)
@@ -493,7 +494,7 @@ func TestSettlementGross(t *testing.T) {
 		t.Errorf("message %q does not name the window", msg)
 	}
 
-	var ml modelList
+	var ml adminapi.ModelList
 	h.mustCall(http.StatusOK, "GET", "/admin/v1/settlement-models", nil, &ml)
 	if len(ml.Models) != 2 || ml.Models[0].Currency != "EUR" || ml.Models[0].Model != "DEFERRED_MULTILATERAL_NET" ||
 		ml.Models[1].Currency != "USD" || ml.Models[1].Window != c.Next.ID {
@@ -546,10 +547,10 @@ func TestConcurrentClose(t *testing.T) {
 			t.Fatalf("round %d: %d closes succeeded and %d were refused, want 1 and 1", round, ok, refused)
 		}
 		if got := h.window(w); got.State != "CLOSED" || got.Count != 1 {
-			t.Fatalf("round %d: window %+v", round, got.windowJSON)
+			t.Fatalf("round %d: window %+v", round, got.Window)
 		}
 	}
-	var list windowList
+	var list adminapi.WindowList
 	h.mustCall(http.StatusOK, "GET", "/admin/v1/settlement-windows?state=OPEN", nil, &list)
 	if len(list.Windows) != 1 {
 		t.Errorf("open windows after the closes: %+v", list)
@@ -662,7 +663,7 @@ func TestSettlementRefusals(t *testing.T) {
 		}
 		for _, tt := range tests {
 			_, _, b := h.do("POST", "/admin/v1/settlements", "application/json", tt.body)
-			var e errorBody
+			var e adminapi.ErrorBody
 			if err := json.Unmarshal(b, &e); err != nil || !strings.Contains(e.Error.Message, tt.want) {
 				t.Errorf("%s: message %q, want it to contain %q", tt.body, e.Error.Message, tt.want)
 			}
@@ -775,7 +776,7 @@ func FuzzSettlementJSON(f *testing.F) {
 			t.Fatalf("%s %s %q: Content-Type %q, body %s", ep.method, ep.path, body, hdr.Get("Content-Type"), b)
 		}
 		if status/100 != 2 {
-			var e errorBody
+			var e adminapi.ErrorBody
 			if err := json.Unmarshal(b, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
 				t.Fatalf("%s %s %q: status %d without an error body: %s", ep.method, ep.path, body, status, b)
 			}

@@ -22,7 +22,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hutong/hutong/admin/adminapi"
 	"github.com/hutong/hutong/ledger"
+	"github.com/hutong/hutong/operate"
 	"github.com/hutong/hutong/settlement"
 )
 
@@ -153,15 +155,7 @@ func (s *Server) windowReport(rw http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var w ledger.Window
-	var ok bool
-	if err := s.w.Query(r.Context(), func(l *ledger.Ledger) { w, ok = l.Window(id) }); err != nil {
-		return err
-	}
-	if !ok {
-		return windowNotFound(id)
-	}
-	rep, err := settlement.WindowReport(w)
+	rep, err := s.ops.WindowReport(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -181,11 +175,7 @@ func (s *Server) settlementReport(rw http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	st, err := s.settlement(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	rep, err := settlement.SettlementReport(st)
+	rep, err := s.ops.SettlementReport(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -257,49 +247,12 @@ func (s *Server) participantStatement(rw http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-
-	// Make the store hold every transfer final so far, then read the
-	// settlements: any that committed before now is then in both.
-	if err := s.w.Checkpoint(r.Context()); err != nil {
-		return err
-	}
-	// The end is clamped to now: a statement of the future would print a
-	// closing balance that later movements make false.
-	now := time.Now().UTC()
-	if to.IsZero() || to.After(now) {
-		to = now
-	}
-	var p ledger.Participant
-	var found bool
-	var settlements []ledger.Settlement
-	var windows []ledger.Window
-	err = s.w.Query(r.Context(), func(l *ledger.Ledger) {
-		if p, found = l.Participant(id); !found {
-			return
-		}
-		settlements, windows = l.Settlements(), l.Windows(cur.Code, false)
-	})
-	if err != nil {
-		return err
-	}
-	if !found {
-		return participantNotFound(id)
-	}
-	if _, ok := p.Limit(cur.Code); !ok {
+	st, err := s.ops.Statement(r.Context(), operate.StatementRequest{Participant: id, Currency: cur.Code, Account: account, From: from, To: to})
+	var disabled *operate.CurrencyNotEnabledError
+	if errors.As(err, &disabled) {
 		return &apiError{status: http.StatusConflict, code: ledger.ErrCurrencyNotEnabled.Code,
 			msg: fmt.Sprintf("currency %s is not enabled for participant %q, which has no %s accounts", cur.Code, id, cur.Code)}
 	}
-	if from.IsZero() {
-		// Nothing moves an account before its participant exists.
-		from = p.Created.UTC()
-	}
-	if !from.Before(to) {
-		return badRequest(codeInvalidQuery, fmt.Sprintf("the statement would run from %s to %s, which is empty; give a from before to (and before now)",
-			stamp(from), stamp(to)))
-	}
-	st, err := settlement.BuildStatement(r.Context(),
-		settlement.Source{Transfers: s.w.Store(), Settlements: settlements, Windows: windows},
-		settlement.StatementRequest{Participant: id, Currency: cur.Code, Account: account, From: from, To: to})
 	if err != nil {
 		return invalidRequest(err)
 	}
@@ -307,7 +260,7 @@ func (s *Server) participantStatement(rw http.ResponseWriter, r *http.Request) e
 	case formatCSV:
 		return writeDocument(rw, contentCSV, st.WriteCSV)
 	case formatCAMT053:
-		return writeDocument(rw, contentXML, func(w io.Writer) error { return st.WriteCAMT053(w, "", now) })
+		return writeDocument(rw, contentXML, func(w io.Writer) error { return st.WriteCAMT053(w, "", st.Built) })
 	}
 	return writeDocument(rw, "application/json", st.WriteJSON)
 }
@@ -320,23 +273,6 @@ func invalidRequest(err error) error {
 			msg: re.Message(), err: err}
 	}
 	return err
-}
-
-// recordsErrorBody is the answer to a records file with bad lines: the
-// error body with every bad line, up to maxLineErrors, in lines.
-type recordsErrorBody struct {
-	Error recordsErrorDetail `json:"error"`
-}
-
-type recordsErrorDetail struct {
-	Code    string          `json:"code"`
-	Message string          `json:"message"`
-	Lines   []lineErrorJSON `json:"lines"`
-}
-
-type lineErrorJSON struct {
-	Line    int    `json:"line"`
-	Message string `json:"message"`
 }
 
 func (s *Server) reconcile(rw http.ResponseWriter, r *http.Request) error {
@@ -357,12 +293,9 @@ func (s *Server) reconcile(rw http.ResponseWriter, r *http.Request) error {
 	default:
 		return badRequest(codeInvalidQuery, fmt.Sprintf("funds %s must be true or false", strconv.Quote(truncate(v, 32))))
 	}
-	var found bool
-	if err := s.w.Query(r.Context(), func(l *ledger.Ledger) { _, found = l.Participant(id) }); err != nil {
+	// An unknown participant is answered before the body is read.
+	if _, err := s.ops.Participant(r.Context(), id); err != nil {
 		return err
-	}
-	if !found {
-		return participantNotFound(id)
 	}
 
 	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, maxRecordsBody))
@@ -392,10 +325,7 @@ func (s *Server) reconcile(rw http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	if err := s.w.Checkpoint(r.Context()); err != nil {
-		return err
-	}
-	rec, err := settlement.Reconcile(r.Context(), s.w.Store(), settlement.ReconcileRequest{
+	rec, err := s.ops.Reconcile(r.Context(), settlement.ReconcileRequest{
 		Participant: id, Records: records, From: from, To: to, Funds: funds})
 	if err != nil {
 		return invalidRequest(err)
@@ -422,9 +352,9 @@ func writeRecordsError(rw http.ResponseWriter, re *settlement.RecordsError) {
 		msg += fmt.Sprintf("; the first %d are listed", maxLineErrors)
 		lines = lines[:maxLineErrors]
 	}
-	out := recordsErrorBody{Error: recordsErrorDetail{Code: codeInvalidRecords, Message: msg, Lines: make([]lineErrorJSON, 0, len(lines))}}
+	out := adminapi.ErrorBody{Error: adminapi.ErrorDetail{Code: codeInvalidRecords, Message: msg, Lines: make([]adminapi.LineError, 0, len(lines))}}
 	for _, l := range lines {
-		out.Error.Lines = append(out.Error.Lines, lineErrorJSON{Line: l.Line, Message: l.Msg})
+		out.Error.Lines = append(out.Error.Lines, adminapi.LineError{Line: l.Line, Message: l.Msg})
 	}
 	writeJSON(rw, http.StatusBadRequest, out)
 }

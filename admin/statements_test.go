@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"github.com/hutong/hutong/admin/adminapi"
 	"io"
 	"mime"
 	"net/http"
@@ -79,7 +80,7 @@ func readAll(t testing.TB, resp *http.Response) string {
 // recordsCode is errorCode for answers that may list bad lines.
 func recordsCode(t testing.TB, b []byte) string {
 	t.Helper()
-	var e recordsErrorBody
+	var e adminapi.ErrorBody
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
@@ -549,7 +550,7 @@ func TestReconcileErrors(t *testing.T) {
 		if status != http.StatusBadRequest {
 			t.Fatalf("status %d: %s", status, b)
 		}
-		var e recordsErrorBody
+		var e adminapi.ErrorBody
 		if err := json.Unmarshal(b, &e); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"github.com/hutong/hutong/admin/adminapi"
 	"net/http"
 	"strings"
 	"testing"
@@ -36,7 +37,7 @@ func TestToken(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var body errorBody
+			var body adminapi.ErrorBody
 			json.NewDecoder(resp.Body).Decode(&body)
 			resp.Body.Close()
 			want := tt.want

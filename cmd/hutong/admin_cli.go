@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/hutong/hutong/admin"
+	"github.com/hutong/hutong/admin/adminapi"
 	"github.com/spf13/cobra"
 )
 
@@ -42,122 +41,47 @@ type adminOptions struct {
 
 // register adds --admin and --json to c and its subcommands.
 func (o *adminOptions) register(c *cobra.Command) {
-	c.PersistentFlags().StringVar(&o.url, "admin", defaultAdminURL, "base URL of the hub's admin API (default from $"+adminEnv+" when set); the token in $"+admin.TokenEnv+", if set, is sent with every request")
+	c.PersistentFlags().StringVar(&o.url, "admin", defaultAdminURL, "base URL of the hub's admin API (default from $"+adminEnv+" when set); the token in $"+adminapi.TokenEnv+", if set, is sent with every request")
 	c.PersistentFlags().BoolVar(&o.json, "json", false, "print the API's JSON answer instead of a table")
 }
 
 // client returns a client of the admin API that cmd names: --admin, else
-// $HUTONG_ADMIN, else the default.
-func (o *adminOptions) client(cmd *cobra.Command) (*adminClient, error) {
+// $HUTONG_ADMIN, else the default. It sends the token in
+// $HUTONG_ADMIN_TOKEN, when set.
+func (o *adminOptions) client(cmd *cobra.Command) (*adminapi.Client, error) {
 	base := o.url
 	if f := cmd.Flags().Lookup("admin"); (f == nil || !f.Changed) && os.Getenv(adminEnv) != "" {
 		base = os.Getenv(adminEnv)
 	}
-	return newAdminClient(base)
+	return adminapi.NewClient(base, os.Getenv(adminapi.TokenEnv), &http.Client{Timeout: adminTimeout})
 }
 
-// adminClient makes requests of the admin API.
-type adminClient struct {
-	base  string // scheme and host, and a path prefix if any, without a trailing "/"
-	token string // sent as a bearer token when not empty
-	http  *http.Client
-}
-
-func newAdminClient(base string) (*adminClient, error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("admin API URL %q is not an http or https URL such as %s", base, defaultAdminURL)
-	}
-	return &adminClient{base: strings.TrimSuffix(u.String(), "/"), token: os.Getenv(admin.TokenEnv),
-		http: &http.Client{Timeout: adminTimeout}}, nil
-}
-
-// adminError is the admin API's refusal of a request.
-type adminError struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-func (e *adminError) Error() string { return fmt.Sprintf("%s (%s)", e.Message, e.Code) }
-
-// do sends a request to path (under the base URL) with query and, when body
-// is not nil, body as JSON, and returns the answer's body. An answer other
-// than 2xx is returned as an *adminError.
-func (c *adminClient) do(ctx context.Context, method, path string, query url.Values, body any) ([]byte, error) {
-	target := c.base + path
-	if len(query) > 0 {
-		target += "?" + query.Encode()
-	}
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("admin API: %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("admin API: %s %s: reading the answer: %w", method, path, err)
-	}
-	if resp.StatusCode/100 == 2 {
-		return b, nil
-	}
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(b, &e) != nil || e.Error.Code == "" {
-		return nil, fmt.Errorf("admin API: %s %s: %s, not an answer of the admin API: %.200q", method, path, resp.Status, b)
-	}
-	return nil, &adminError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
-}
-
-// adminCall makes a request and prints its answer: with --json as it came, else
-// decoded into a value of type T and written by render.
-func adminCall[T any](cmd *cobra.Command, o *adminOptions, method, path string, query url.Values, body any, render func(io.Writer, *T) error) error {
+// adminCall makes a request through the client with call and prints its
+// answer: with --json as the API wrote it, indented, else by render.
+func adminCall[T any](cmd *cobra.Command, o *adminOptions, call func(context.Context, *adminapi.Client) (*T, error), render func(io.Writer, *T) error) error {
 	c, err := o.client(cmd)
 	if err != nil {
 		return err
 	}
-	b, err := c.do(cmd.Context(), method, path, query, body)
+	v, err := call(cmd.Context(), c)
 	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
 	if o.json {
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, b, "", "  "); err != nil {
-			return fmt.Errorf("admin API: %s %s: the answer is not JSON: %w", method, path, err)
-		}
-		buf.WriteByte('\n')
-		_, err := out.Write(buf.Bytes())
+		return printJSON(cmd.OutOrStdout(), v)
+	}
+	return render(cmd.OutOrStdout(), v)
+}
+
+// printJSON writes an answer as indented JSON. The answer's type is the
+// one the API wrote it from, so this is the API's JSON.
+func printJSON[T any](w io.Writer, v *T) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
 		return err
 	}
-	v := new(T)
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("admin API: %s %s: unexpected answer: %w", method, path, err)
-	}
-	return render(out, v)
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // table writes aligned columns; rows are tab-separated.
@@ -187,76 +111,6 @@ func orDash(s string) string {
 	return s
 }
 
-// The settlement answers, as far as the tables show them.
-type (
-	cliModel struct {
-		Currency string `json:"currency"`
-		Model    string `json:"model"`
-		Window   uint64 `json:"window"`
-	}
-	cliFlow struct {
-		Payer  string `json:"payer"`
-		Payee  string `json:"payee"`
-		Count  int64  `json:"count"`
-		Amount string `json:"amount"`
-	}
-	cliWindow struct {
-		ID         uint64    `json:"id"`
-		Currency   string    `json:"currency"`
-		Model      string    `json:"model"`
-		State      string    `json:"state"`
-		Opened     string    `json:"opened"`
-		Closed     string    `json:"closed"`
-		Settlement uint64    `json:"settlement"`
-		Count      int64     `json:"count"`
-		Amount     string    `json:"amount"`
-		Flows      []cliFlow `json:"flows"`
-	}
-	cliNet struct {
-		Participant   string `json:"participant"`
-		Sent          string `json:"sent"`
-		Received      string `json:"received"`
-		SentCount     int64  `json:"sentCount"`
-		ReceivedCount int64  `json:"receivedCount"`
-		Net           string `json:"net"`
-	}
-	cliStateChange struct {
-		State  string `json:"state"`
-		At     string `json:"at"`
-		Reason string `json:"reason"`
-	}
-	cliSettlement struct {
-		ID       uint64           `json:"id"`
-		Currency string           `json:"currency"`
-		Model    string           `json:"model"`
-		State    string           `json:"state"`
-		Allowed  []string         `json:"allowed"`
-		Windows  []uint64         `json:"windows"`
-		Created  string           `json:"created"`
-		Updated  string           `json:"updated"`
-		Reason   string           `json:"reason"`
-		Count    int64            `json:"count"`
-		Amount   string           `json:"amount"`
-		Position string           `json:"position"`
-		Nets     []cliNet         `json:"nets"`
-		Owed     []cliFlow        `json:"owed"`
-		History  []cliStateChange `json:"history"`
-	}
-	cliModelList struct {
-		Models []cliModel `json:"models"`
-	}
-	cliWindowList struct {
-		Windows []cliWindow `json:"windows"`
-	}
-	cliClosed struct {
-		Closed cliWindow `json:"closed"`
-		Next   cliWindow `json:"next"`
-	}
-	cliSettlementList struct {
-		Settlements []cliSettlement `json:"settlements"`
-	}
-)
-
 func joinIDs(ns []uint64) string {
 	s := make([]string, len(ns))
 	for i, n := range ns {
@@ -265,7 +119,7 @@ func joinIDs(ns []uint64) string {
 	return strings.Join(s, ",")
 }
 
-func printModels(w io.Writer, v *cliModelList) error {
+func printModels(w io.Writer, v *adminapi.ModelList) error {
 	rows := make([]string, 0, len(v.Models))
 	for _, m := range v.Models {
 		rows = append(rows, fmt.Sprintf("%s\t%s\t%d", m.Currency, m.Model, m.Window))
@@ -273,7 +127,7 @@ func printModels(w io.Writer, v *cliModelList) error {
 	return table(w, "CURRENCY\tMODEL\tOPEN WINDOW", rows)
 }
 
-func printWindows(w io.Writer, v *cliWindowList) error {
+func printWindows(w io.Writer, v *adminapi.WindowList) error {
 	rows := make([]string, 0, len(v.Windows))
 	for _, x := range v.Windows {
 		settlement := "-"
@@ -286,7 +140,7 @@ func printWindows(w io.Writer, v *cliWindowList) error {
 	return table(w, "ID\tCURRENCY\tMODEL\tSTATE\tOPENED\tCLOSED\tPAYMENTS\tAMOUNT\tSETTLEMENT", rows)
 }
 
-func printWindow(w io.Writer, x *cliWindow) error {
+func printWindow(w io.Writer, x *adminapi.WindowDetail) error {
 	fmt.Fprintf(w, "window %d  %s  %s  %s\n", x.ID, x.Currency, x.Model, x.State)
 	fmt.Fprintf(w, "opened %s, closed %s\n", x.Opened, orDash(x.Closed))
 	if x.Settlement != 0 {
@@ -304,7 +158,7 @@ func printWindow(w io.Writer, x *cliWindow) error {
 	return table(w, "PAYER\tPAYEE\tPAYMENTS\tAMOUNT", rows)
 }
 
-func printClosed(w io.Writer, v *cliClosed) error {
+func printClosed(w io.Writer, v *adminapi.ClosedWindow) error {
 	if err := printWindow(w, &v.Closed); err != nil {
 		return err
 	}
@@ -312,7 +166,7 @@ func printClosed(w io.Writer, v *cliClosed) error {
 	return err
 }
 
-func printSettlements(w io.Writer, v *cliSettlementList) error {
+func printSettlements(w io.Writer, v *adminapi.SettlementList) error {
 	rows := make([]string, 0, len(v.Settlements))
 	for _, s := range v.Settlements {
 		rows = append(rows, fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s",
@@ -321,7 +175,7 @@ func printSettlements(w io.Writer, v *cliSettlementList) error {
 	return table(w, "ID\tCURRENCY\tMODEL\tSTATE\tWINDOWS\tPAYMENTS\tAMOUNT\tTO MOVE\tUPDATED", rows)
 }
 
-func printSettlement(w io.Writer, s *cliSettlement) error {
+func printSettlement(w io.Writer, s *adminapi.Settlement) error {
 	fmt.Fprintf(w, "settlement %d  %s  %s  %s\n", s.ID, s.Currency, s.Model, s.State)
 	fmt.Fprintf(w, "windows %s; %d payments, %s %s; %s %s to move\n", joinIDs(s.Windows), s.Count, s.Amount, s.Currency, s.Position, s.Currency)
 	if s.Reason != "" {
@@ -383,21 +237,15 @@ settlement accounts move) to SETTLED, or abort it before it commits.`,
 		Args: cobra.NoArgs,
 	}
 	o.register(c)
-	path := func(format string, a ...any) string {
-		for i, v := range a {
-			if s, ok := v.(string); ok {
-				a[i] = url.PathEscape(s)
-			}
-		}
-		return fmt.Sprintf(format, a...)
-	}
 
 	models := &cobra.Command{
 		Use:   "models",
 		Short: "Every currency's settlement model and open window",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return adminCall(cmd, o, "GET", "/admin/v1/settlement-models", nil, nil, printModels)
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.ModelList, error) {
+				return c.Models(ctx)
+			}, printModels)
 		},
 	}
 
@@ -412,8 +260,10 @@ closed, to be settled under the old model, and a new window opens.`,
 			if full, ok := modelAliases[model]; ok {
 				model = full
 			}
-			return adminCall(cmd, o, "PUT", path("/admin/v1/settlement-models/%s", args[0]), nil, map[string]string{"model": model},
-				func(w io.Writer, m *cliModel) error {
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.SettlementModel, error) {
+				return c.SetModel(ctx, args[0], model)
+			},
+				func(w io.Writer, m *adminapi.SettlementModel) error {
 					_, err := fmt.Fprintf(w, "%s settles %s; window %d is open\n", m.Currency, m.Model, m.Window)
 					return err
 				})
@@ -426,14 +276,9 @@ closed, to be settled under the old model, and a new window opens.`,
 		Short: "List settlement windows",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{}
-			if wCurrency != "" {
-				q.Set("currency", wCurrency)
-			}
-			if wState != "" {
-				q.Set("state", strings.ToUpper(wState))
-			}
-			return adminCall(cmd, o, "GET", "/admin/v1/settlement-windows", q, nil, printWindows)
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.WindowList, error) {
+				return c.Windows(ctx, wCurrency, strings.ToUpper(wState))
+			}, printWindows)
 		},
 	}
 	windows.Flags().StringVar(&wCurrency, "currency", "", "only windows of this currency")
@@ -444,7 +289,9 @@ closed, to be settled under the old model, and a new window opens.`,
 		Short: "Show a settlement window with what each payer paid each payee",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return adminCall(cmd, o, "GET", path("/admin/v1/settlement-windows/%s", args[0]), nil, nil, printWindow)
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.WindowDetail, error) {
+				return c.Window(ctx, args[0])
+			}, printWindow)
 		},
 	}
 
@@ -459,9 +306,13 @@ window already closed is refused, so a close can safely be repeated; with
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case len(args) == 1 && closeCurrency == "":
-				return adminCall(cmd, o, "POST", path("/admin/v1/settlement-windows/%s/close", args[0]), nil, nil, printClosed)
+				return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.ClosedWindow, error) {
+					return c.CloseWindow(ctx, args[0])
+				}, printClosed)
 			case len(args) == 0 && closeCurrency != "":
-				return adminCall(cmd, o, "POST", "/admin/v1/settlement-windows/close", nil, map[string]string{"currency": closeCurrency}, printClosed)
+				return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.ClosedWindow, error) {
+					return c.CloseOpenWindow(ctx, closeCurrency)
+				}, printClosed)
 			}
 			return errors.New("close-window needs a window id or --currency, not both")
 		},
@@ -482,11 +333,9 @@ window already closed is refused, so a close can safely be repeated; with
 				}
 				ws[i] = n
 			}
-			body := map[string]any{"windows": ws}
-			if createCurrency != "" {
-				body["currency"] = createCurrency
-			}
-			return adminCall(cmd, o, "POST", "/admin/v1/settlements", nil, body, printSettlement)
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.Settlement, error) {
+				return c.CreateSettlement(ctx, adminapi.CreateSettlementRequest{Windows: ws, Currency: createCurrency})
+			}, printSettlement)
 		},
 	}
 	create.Flags().StringVar(&createCurrency, "currency", "", "check that every window is in this currency")
@@ -497,14 +346,9 @@ window already closed is refused, so a close can safely be repeated; with
 		Short: "List settlements",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{}
-			if sCurrency != "" {
-				q.Set("currency", sCurrency)
-			}
-			if sState != "" {
-				q.Set("state", strings.ToUpper(sState))
-			}
-			return adminCall(cmd, o, "GET", "/admin/v1/settlements", q, nil, printSettlements)
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.SettlementList, error) {
+				return c.Settlements(ctx, sCurrency, strings.ToUpper(sState))
+			}, printSettlements)
 		},
 	}
 	list.Flags().StringVar(&sCurrency, "currency", "", "only settlements of this currency")
@@ -515,7 +359,9 @@ window already closed is refused, so a close can safely be repeated; with
 		Short: "Show a settlement with every participant's net and its history",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return adminCall(cmd, o, "GET", path("/admin/v1/settlements/%s", args[0]), nil, nil, printSettlement)
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.Settlement, error) {
+				return c.Settlement(ctx, args[0])
+			}, printSettlement)
 		},
 	}
 
@@ -525,11 +371,10 @@ window already closed is refused, so a close can safely be repeated; with
 		Short: "Move a settlement one step: PS_TRANSFERS_RECORDED, PS_TRANSFERS_RESERVED, PS_TRANSFERS_COMMITTED, SETTLED or ABORTED",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body := map[string]string{"state": strings.ToUpper(args[1])}
-			if stateReason != "" {
-				body["reason"] = stateReason
-			}
-			return adminCall(cmd, o, "PUT", path("/admin/v1/settlements/%s/state", args[0]), nil, body, printSettlement)
+			req := adminapi.SettlementStateRequest{State: strings.ToUpper(args[1]), Reason: stateReason}
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.Settlement, error) {
+				return c.SetSettlementState(ctx, args[0], req)
+			}, printSettlement)
 		},
 	}
 	state.Flags().StringVar(&stateReason, "reason", "", "why, kept in the settlement's history (required for ABORTED)")
@@ -539,7 +384,9 @@ window already closed is refused, so a close can safely be repeated; with
 		Short: "Take a settlement from its current state through every step to SETTLED",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return adminCall(cmd, o, "POST", path("/admin/v1/settlements/%s/settle", args[0]), nil, nil, printSettlement)
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.Settlement, error) {
+				return c.Settle(ctx, args[0])
+			}, printSettlement)
 		},
 	}
 
@@ -549,8 +396,10 @@ window already closed is refused, so a close can safely be repeated; with
 		Short: "Abort a settlement that has not committed; its windows can be settled anew",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return adminCall(cmd, o, "PUT", path("/admin/v1/settlements/%s/state", args[0]), nil,
-				map[string]string{"state": "ABORTED", "reason": abortReason}, printSettlement)
+			req := adminapi.SettlementStateRequest{State: "ABORTED", Reason: abortReason}
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.Settlement, error) {
+				return c.SetSettlementState(ctx, args[0], req)
+			}, printSettlement)
 		},
 	}
 	abort.Flags().StringVar(&abortReason, "reason", "", "why it is aborted (required)")

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong/admin"
+	"github.com/hutong/hutong/admin/adminapi"
 	"github.com/hutong/hutong/clock"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/store/pebble"
@@ -108,7 +109,7 @@ func hasRow(out string, fields ...string) bool {
 // refusedWith checks err is the admin API's refusal with code.
 func refusedWith(t *testing.T, err error, code string) {
 	t.Helper()
-	var ae *adminError
+	var ae *adminapi.Error
 	if !errors.As(err, &ae) || ae.Code != code || ae.Message == "" || !strings.Contains(err.Error(), ae.Message) {
 		t.Errorf("error %v, want the API's %s", err, code)
 	}

@@ -1,28 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/url"
 
 	"github.com/spf13/cobra"
-)
 
-// printJSON writes an answer as indented JSON: the liquidity commands'
-// answers are small records that read well as they are.
-func printJSON(w io.Writer, v *json.RawMessage) error {
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, *v, "", "  "); err != nil {
-		return err
-	}
-	buf.WriteByte('\n')
-	_, err := w.Write(buf.Bytes())
-	return err
-}
+	"github.com/hutong/hutong/admin/adminapi"
+)
 
 // newUUID returns a random (version 4) UUID in the lower-case form the hub
 // takes.
@@ -48,20 +34,19 @@ printed, so that a retry with the same id is applied once.`,
 		Args: cobra.NoArgs,
 	}
 	o.register(c)
-	esc := url.PathEscape
-	call := func(cmd *cobra.Command, method, path string, body any) error {
-		return adminCall(cmd, o, method, path, nil, body, printJSON)
-	}
 
 	ndc := &cobra.Command{
 		Use:   "ndc PARTICIPANT CURRENCY AMOUNT",
 		Short: "Set a participant's net debit cap in a currency",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			return call(cmd, "PUT", "/admin/v1/participants/"+esc(a[0])+"/currencies/"+esc(a[1])+"/ndc", map[string]string{"amount": a[2]})
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.Participant, error) {
+				return c.SetNDC(ctx, a[0], a[1], a[2])
+			}, printJSON)
 		},
 	}
-	funds := func(use, short, path string) *cobra.Command {
+	type move func(c *adminapi.Client, ctx context.Context, participant string, req adminapi.FundsRequest) (*adminapi.Transfer, error)
+	funds := func(use, short string, m move) *cobra.Command {
 		var id string
 		f := &cobra.Command{
 			Use:   use + " PARTICIPANT CURRENCY AMOUNT [--id UUID]",
@@ -72,8 +57,9 @@ printed, so that a retry with the same id is applied once.`,
 					id = newUUID()
 					fmt.Fprintf(cmd.ErrOrStderr(), "id %s (give it as --id to retry)\n", id)
 				}
-				return call(cmd, "POST", "/admin/v1/participants/"+esc(a[0])+"/"+path,
-					map[string]string{"id": id, "currency": a[1], "amount": a[2]})
+				return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.Transfer, error) {
+					return m(c, ctx, a[0], adminapi.FundsRequest{ID: id, Currency: a[1], Amount: a[2]})
+				}, printJSON)
 			},
 		}
 		f.Flags().StringVar(&id, "id", "", "the movement's id, a UUID (default: a new one)")
@@ -84,7 +70,9 @@ printed, so that a retry with the same id is applied once.`,
 		Short: "Commit a reserved funds out: the collateral has left the settlement bank",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			return call(cmd, "POST", "/admin/v1/funds-out/"+esc(a[0])+"/commit", nil)
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.Transfer, error) {
+				return c.CommitFundsOut(ctx, a[0])
+			}, printJSON)
 		},
 	}
 	var reason string
@@ -93,7 +81,9 @@ printed, so that a retry with the same id is applied once.`,
 		Short: "Abort a reserved funds out: the collateral stays",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			return call(cmd, "POST", "/admin/v1/funds-out/"+esc(a[0])+"/abort", map[string]string{"reason": reason})
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.Transfer, error) {
+				return c.AbortFundsOut(ctx, a[0], reason)
+			}, printJSON)
 		},
 	}
 	abort.Flags().StringVar(&reason, "reason", "", "why it is aborted")
@@ -103,7 +93,9 @@ printed, so that a retry with the same id is applied once.`,
 		Short: "A participant's position and settlement accounts, with its caps",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			return call(cmd, "GET", "/admin/v1/participants/"+esc(a[0])+"/accounts", nil)
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.AccountList, error) {
+				return c.Accounts(ctx, a[0])
+			}, printJSON)
 		},
 	}
 	var participant string
@@ -112,17 +104,18 @@ printed, so that a retry with the same id is applied once.`,
 		Short: "Liquidity alerts, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path := "/admin/v1/alerts"
-			if participant != "" {
-				path = "/admin/v1/participants/" + esc(participant) + "/alerts"
-			}
-			return call(cmd, "GET", path, nil)
+			return adminCall(cmd, o, func(ctx context.Context, c *adminapi.Client) (*adminapi.AlertList, error) {
+				if participant != "" {
+					return c.ParticipantAlerts(ctx, participant)
+				}
+				return c.Alerts(ctx)
+			}, printJSON)
 		},
 	}
 	alerts.Flags().StringVar(&participant, "participant", "", "only this participant's alerts")
 	c.AddCommand(ndc,
-		funds("funds-in", "Record collateral deposited at the settlement bank", "funds-in"),
-		funds("funds-out", "Reserve collateral to withdraw (then funds-out-commit or funds-out-abort)", "funds-out"),
+		funds("funds-in", "Record collateral deposited at the settlement bank", (*adminapi.Client).FundsIn),
+		funds("funds-out", "Reserve collateral to withdraw (then funds-out-commit or funds-out-abort)", (*adminapi.Client).FundsOut),
 		commit, abort, accounts, alerts)
 	return c
 }

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -16,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hutong/hutong/admin/adminapi"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/money"
 	"github.com/hutong/hutong/settlement"
@@ -44,9 +41,12 @@ total that nets to zero. Printed as the API writes them, JSON or CSV.`,
 	}
 	o.register(c)
 	c.PersistentFlags().StringVar(&format, "format", "json", "json or csv")
-	for _, kind := range []struct{ use, short, path string }{
-		{"window ID", "The report of a settlement window", "/admin/v1/settlement-windows/%s/report"},
-		{"settlement ID", "The report of a settlement", "/admin/v1/settlements/%s/report"},
+	for _, kind := range []struct {
+		use, short string
+		get        func(c *adminapi.Client, ctx context.Context, id, format string) ([]byte, error)
+	}{
+		{"window ID", "The report of a settlement window", (*adminapi.Client).WindowReport},
+		{"settlement ID", "The report of a settlement", (*adminapi.Client).SettlementReport},
 	} {
 		c.AddCommand(&cobra.Command{
 			Use:   kind.use,
@@ -56,7 +56,9 @@ total that nets to zero. Printed as the API writes them, JSON or CSV.`,
 				if format != "json" && format != "csv" {
 					return fmt.Errorf("--format %q: write json or csv", format)
 				}
-				return printDocument(cmd, o, fmt.Sprintf(kind.path, url.PathEscape(args[0])), url.Values{"format": {format}})
+				return printDocument(cmd, o, func(ctx context.Context, c *adminapi.Client) ([]byte, error) {
+					return kind.get(c, ctx, args[0], format)
+				})
 			},
 		})
 	}
@@ -79,14 +81,10 @@ Printed as the admin API writes it: JSON, CSV, or an ISO 20022 camt.053.001.08
 message (--format camt053).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{"currency": {currency}, "account": {strings.ToUpper(account)}, "format": {format}}
-			if from != "" {
-				q.Set("from", from)
-			}
-			if to != "" {
-				q.Set("to", to)
-			}
-			return printDocument(cmd, o, "/admin/v1/participants/"+url.PathEscape(participant)+"/statement", q)
+			q := adminapi.StatementQuery{Currency: currency, Account: strings.ToUpper(account), From: from, To: to, Format: format}
+			return printDocument(cmd, o, func(ctx context.Context, c *adminapi.Client) ([]byte, error) {
+				return c.Statement(ctx, participant, q)
+			})
 		},
 	}
 	o.register(c)
@@ -102,13 +100,13 @@ message (--format camt053).`,
 	return c
 }
 
-// printDocument gets a document and prints it as it came.
-func printDocument(cmd *cobra.Command, o *adminOptions, path string, q url.Values) error {
+// printDocument gets a document with get and prints it as it came.
+func printDocument(cmd *cobra.Command, o *adminOptions, get func(context.Context, *adminapi.Client) ([]byte, error)) error {
 	c, err := o.client(cmd)
 	if err != nil {
 		return err
 	}
-	b, err := c.do(cmd.Context(), "GET", path, q, nil)
+	b, err := get(cmd.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -193,27 +191,13 @@ func reconcile(cmd *cobra.Command, o *adminOptions, participant, file, from, to 
 	if len(records) > maxRecordsFile {
 		return 0, fmt.Errorf("%s is larger than the %d bytes the admin API takes; reconcile a shorter range at a time", file, maxRecordsFile)
 	}
-	q := url.Values{}
-	if from != "" {
-		q.Set("from", from)
-	}
-	if to != "" {
-		q.Set("to", to)
-	}
-	if funds {
-		q.Set("funds", "true")
-	}
 	c, err := o.client(cmd)
 	if err != nil {
 		return 0, err
 	}
-	b, err := c.postCSV(cmd.Context(), "/admin/v1/participants/"+url.PathEscape(participant)+"/reconcile", q, records)
+	r, err := c.Reconcile(cmd.Context(), participant, records, adminapi.ReconcileQuery{From: from, To: to, Funds: funds})
 	if err != nil {
 		return 0, err
-	}
-	var r reconciliationAnswer
-	if err := json.Unmarshal(b, &r); err != nil {
-		return 0, fmt.Errorf("admin API: unexpected answer to reconcile: %w", err)
 	}
 	n := 0
 	for k, v := range r.Counts {
@@ -226,108 +210,18 @@ func reconcile(cmd *cobra.Command, o *adminOptions, participant, file, from, to 
 	}
 	out := cmd.OutOrStdout()
 	if o.json {
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, b, "", "  "); err != nil {
-			return 0, err
-		}
-		buf.WriteByte('\n')
-		_, err = out.Write(buf.Bytes())
-		return n, err
+		return n, printJSON(out, r)
 	}
-	rec, err := r.reconciliation()
+	rec, err := reconciliation(r)
 	if err != nil {
 		return 0, err
 	}
 	return n, rec.WriteText(out)
 }
 
-// postCSV posts a CSV body and returns the answer's body; an answer other
-// than 2xx is returned as an error naming every bad line of the file when
-// the API listed them.
-func (c *adminClient) postCSV(ctx context.Context, path string, query url.Values, body []byte) ([]byte, error) {
-	target := c.base + path
-	if len(query) > 0 {
-		target += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, "POST", target, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", "text/csv")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("admin API: %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("admin API: POST %s: reading the answer: %w", path, err)
-	}
-	if resp.StatusCode/100 == 2 {
-		return b, nil
-	}
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-			Lines   []struct {
-				Line    int    `json:"line"`
-				Message string `json:"message"`
-			} `json:"lines"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(b, &e) != nil || e.Error.Code == "" {
-		return nil, fmt.Errorf("admin API: POST %s: %s, not an answer of the admin API: %.200q", path, resp.Status, b)
-	}
-	msg := e.Error.Message
-	if len(e.Error.Lines) > 0 {
-		var sb strings.Builder
-		sb.WriteString("the records file has bad lines:")
-		for _, l := range e.Error.Lines {
-			fmt.Fprintf(&sb, "\n  line %d: %s", l.Line, l.Message)
-		}
-		msg = sb.String()
-	}
-	return nil, &adminError{Status: resp.StatusCode, Code: e.Error.Code, Message: msg}
-}
-
-// reconciliationAnswer is the admin API's reconciliation JSON.
-type reconciliationAnswer struct {
-	Participant          string         `json:"participant"`
-	From                 string         `json:"from"`
-	To                   string         `json:"to"`
-	Clean                bool           `json:"clean"`
-	Counts               map[string]int `json:"counts"`
-	Matched              []entryAnswer  `json:"matched"`
-	MissingAtHub         []entryAnswer  `json:"missingAtHub"`
-	MissingAtParticipant []entryAnswer  `json:"missingAtParticipant"`
-	AmountMismatches     []entryAnswer  `json:"amountMismatches"`
-	StateMismatches      []entryAnswer  `json:"stateMismatches"`
-	CurrencyMismatches   []entryAnswer  `json:"currencyMismatches"`
-	DirectionMismatches  []entryAnswer  `json:"directionMismatches"`
-}
-
-type entryAnswer struct {
-	TransferID  string      `json:"transferId"`
-	Line        int         `json:"line"`
-	Participant *sideAnswer `json:"participant"`
-	Hub         *sideAnswer `json:"hub"`
-}
-
-type sideAnswer struct {
-	Kind         string `json:"kind"`
-	Currency     string `json:"currency"`
-	Amount       string `json:"amount"`
-	State        string `json:"state"`
-	Direction    string `json:"direction"`
-	Counterparty string `json:"counterparty"`
-	Completed    string `json:"completed"`
-}
-
 // reconciliation turns the answer back into a settlement.Reconciliation, so
 // that it is printed by the package that defines it.
-func (r *reconciliationAnswer) reconciliation() (*settlement.Reconciliation, error) {
+func reconciliation(r *adminapi.Reconciliation) (*settlement.Reconciliation, error) {
 	out := &settlement.Reconciliation{Participant: r.Participant}
 	var err error
 	if out.From, err = parseStamp(r.From); err != nil {
@@ -337,7 +231,7 @@ func (r *reconciliationAnswer) reconciliation() (*settlement.Reconciliation, err
 		return nil, err
 	}
 	for _, l := range []struct {
-		in  []entryAnswer
+		in  []adminapi.ReconcileEntry
 		out *[]settlement.Entry
 	}{
 		{r.Matched, &out.Matched}, {r.MissingAtHub, &out.MissingAtHub}, {r.MissingAtParticipant, &out.MissingAtParticipant},
@@ -345,7 +239,7 @@ func (r *reconciliationAnswer) reconciliation() (*settlement.Reconciliation, err
 		{r.CurrencyMismatches, &out.CurrencyMismatches}, {r.DirectionMismatches, &out.DirectionMismatches},
 	} {
 		for _, e := range l.in {
-			se, err := e.entry()
+			se, err := entry(&e)
 			if err != nil {
 				return nil, err
 			}
@@ -355,22 +249,22 @@ func (r *reconciliationAnswer) reconciliation() (*settlement.Reconciliation, err
 	return out, nil
 }
 
-func (e *entryAnswer) entry() (settlement.Entry, error) {
+func entry(e *adminapi.ReconcileEntry) (settlement.Entry, error) {
 	id, err := ledger.ParseID(e.TransferID)
 	if err != nil {
 		return settlement.Entry{}, fmt.Errorf("admin API: transfer id %q in the answer: %w", e.TransferID, err)
 	}
 	out := settlement.Entry{TransferID: id, Line: e.Line}
-	if out.Participant, err = e.Participant.side(); err != nil {
+	if out.Participant, err = side(e.Participant); err != nil {
 		return out, err
 	}
-	if out.Hub, err = e.Hub.side(); err != nil {
+	if out.Hub, err = side(e.Hub); err != nil {
 		return out, err
 	}
 	return out, nil
 }
 
-func (s *sideAnswer) side() (*settlement.Side, error) {
+func side(s *adminapi.ReconcileSide) (*settlement.Side, error) {
 	if s == nil {
 		return nil, nil
 	}
