@@ -252,7 +252,7 @@ func TestSubmitRejects(t *testing.T) {
 	head := w.Stats().Head
 	_, err := w.Submit(context.Background(), prepare(1, "a", "b", 1001, time.Now().Add(time.Hour)))
 	var le *ledger.Error
-	if !errors.Is(err, ledger.ErrNDCExceeded) || !errors.As(err, &le) || le.FSPIOP != "4200" {
+	if !errors.Is(err, ledger.ErrNDCExceeded) || !errors.As(err, &le) || le.Code != "NDC_EXCEEDED" {
 		t.Errorf("prepare over the NDC: %v, want ErrNDCExceeded", err)
 	}
 	// A duplicate changes nothing either: neither is journaled.
