@@ -53,7 +53,7 @@ func (s *Server) resend(x *exchange.Record, to string, k callback.Kind, path str
 	default:
 		return
 	}
-	s.cb.Send(&callback.Request{To: to, Kind: k, Method: http.MethodPut, Path: path, Vars: vars, Header: x.Header, Body: x.Body})
+	s.out.Send(&callback.Request{To: to, Kind: k, Method: http.MethodPut, Path: path, Vars: vars, Header: x.Header, Body: x.Body})
 }
 
 // answerExchange records the answer to a request and returns the

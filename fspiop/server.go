@@ -40,7 +40,7 @@ const DefaultHub = ledger.HubID
 type Options struct {
 	Writer    *writer.Writer       // the ledger
 	Directory *directory.Directory // aliases and their owners
-	Callbacks *callback.Sender     // outbound messages
+	Outbox    Outbox               // outbound messages, kept until delivered
 	KV        store.KV             // quotes and transaction requests
 	Clock     clock.Clock          // default clock.Real
 	Logger    *slog.Logger         // default slog.Default()
@@ -62,6 +62,21 @@ type Options struct {
 	// PruneEvery is how often records older than Retention are dropped.
 	// Default a minute.
 	PruneEvery time.Duration
+	// Undelivered, when set, carries the messages the hub could not
+	// deliver: the server tells the senders of the requests among them
+	// (see Undelivered) until Close.
+	Undelivered <-chan *callback.Failure
+}
+
+// Outbox keeps and sends the messages the API owes participants;
+// *outbox.Outbox is one.
+type Outbox interface {
+	// Send stores r durably, then has it delivered.
+	Send(r *callback.Request)
+	// Owe returns rs as messages the ledger writer stores in the same
+	// commit as the command that owes them (writer.Owe); they are
+	// delivered once that commit is durable.
+	Owe(rs ...*callback.Request) []store.Message
 }
 
 // Server serves the FSPIOP API over fasthttp: Handle serves a request,
@@ -69,7 +84,7 @@ type Options struct {
 type Server struct {
 	w       *writer.Writer
 	dir     *directory.Directory
-	cb      *callback.Sender
+	out     Outbox
 	records *exchange.Records // quotes and transaction requests
 	clk     clock.Clock
 	log     *slog.Logger
@@ -77,7 +92,8 @@ type Server struct {
 	maxBody int64
 	timeout time.Duration
 	table   []entry
-	bg      sync.WaitGroup // aborts started by Undelivered
+	bg      sync.WaitGroup // the loop reading Options.Undelivered
+	stop    chan struct{}  // closed by Close
 	closing atomic.Bool
 
 	requests atomic.Uint64
@@ -96,17 +112,17 @@ type Stats struct {
 }
 
 // New returns a server, which drops old quote and transaction request
-// records in the background until Close. Writer, Directory, Callbacks and
-// KV are required.
+// records in the background, and reads Options.Undelivered, until Close.
+// Writer, Directory, Outbox and KV are required.
 func New(o Options) (*Server, error) {
-	if o.Writer == nil || o.Directory == nil || o.Callbacks == nil || o.KV == nil {
-		return nil, errors.New("fspiop: Writer, Directory, Callbacks and KV are required")
+	if o.Writer == nil || o.Directory == nil || o.Outbox == nil || o.KV == nil {
+		return nil, errors.New("fspiop: Writer, Directory, Outbox and KV are required")
 	}
 	if o.Retention < 0 || o.PruneEvery < 0 {
 		return nil, errors.New("fspiop: Retention and PruneEvery must not be negative")
 	}
 	s := &Server{
-		w: o.Writer, dir: o.Directory, cb: o.Callbacks,
+		w: o.Writer, dir: o.Directory, out: o.Outbox, stop: make(chan struct{}),
 		clk: o.Clock, log: o.Logger, hub: o.Hub, maxBody: o.MaxBody, timeout: o.Timeout,
 	}
 	if s.clk == nil {
@@ -129,6 +145,10 @@ func New(o Options) (*Server, error) {
 	s.records, err = exchange.Open(o.KV, s.clk, exchange.Config{Retention: o.Retention, PruneEvery: o.PruneEvery, Logger: s.log})
 	if err != nil {
 		return nil, fmt.Errorf("fspiop: %w", err)
+	}
+	if o.Undelivered != nil {
+		s.bg.Add(1)
+		go s.undeliveredLoop(o.Undelivered)
 	}
 	return s, nil
 }
@@ -526,6 +546,15 @@ func (s *Server) submit(c *call, cmd ledger.Command) (ledger.Result, error) {
 	return s.w.Submit(context.WithoutCancel(c.ctx), cmd)
 }
 
+// submitOwing submits cmd; when it changes the ledger, the messages owe
+// builds from its result are stored in the same durable commit and then
+// delivered. owe runs on the writer's goroutine while the handler waits.
+func (s *Server) submitOwing(c *call, cmd ledger.Command, owe func(*ledger.Result) []*callback.Request) (ledger.Result, error) {
+	return s.w.SubmitOwing(context.WithoutCancel(c.ctx), cmd, func(r *ledger.Result) []store.Message {
+		return s.out.Owe(owe(r)...)
+	})
+}
+
 // transfer looks a transfer up, waiting at most the server's timeout.
 func (s *Server) transfer(c *call, id ledger.ID) (ledger.Transfer, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, s.timeout)
@@ -547,17 +576,27 @@ func internal(err error) *Error {
 // forward sends a participant's message on to another, headers and body
 // unchanged, with FSPIOP-Destination set when it was absent.
 func (s *Server) forward(c *call, to string, k callback.Kind, path string, vars callback.Vars) {
+	s.out.Send(forwardRequest(c, to, k, path, vars))
+}
+
+// forwardRequest is the message forward sends.
+func forwardRequest(c *call, to string, k callback.Kind, path string, vars callback.Vars) *callback.Request {
 	h := forwardHeader(&c.rc.Request.Header)
 	if c.dest != to {
 		// Absent, or naming another FSP than the one the hub routes to
 		// by its own record: the recipient must see itself named.
 		h["Fspiop-Destination"] = []string{to}
 	}
-	s.cb.Send(&callback.Request{To: to, Kind: k, Method: c.method, Path: path, Vars: vars, Header: h, Body: c.body})
+	return &callback.Request{To: to, Kind: k, Method: c.method, Path: path, Vars: vars, Header: h, Body: c.body}
 }
 
 // send sends a message the hub writes itself.
 func (s *Server) send(to, resource string, ver Version, method string, k callback.Kind, path string, vars callback.Vars, body []byte) {
+	s.out.Send(s.hubRequest(to, resource, ver, method, k, path, vars, body))
+}
+
+// hubRequest is a message the hub writes itself.
+func (s *Server) hubRequest(to, resource string, ver Version, method string, k callback.Kind, path string, vars callback.Vars, body []byte) *callback.Request {
 	mt := MediaType(resource, ver)
 	h := http.Header{
 		"Content-Type":       {mt},
@@ -571,12 +610,17 @@ func (s *Server) send(to, resource string, ver Version, method string, k callbac
 	if method == http.MethodGet {
 		body = nil
 	}
-	s.cb.Send(&callback.Request{To: to, Kind: k, Method: method, Path: path, Vars: vars, Header: h, Body: body})
+	return &callback.Request{To: to, Kind: k, Method: method, Path: path, Vars: vars, Header: h, Body: body}
 }
 
 // sendError sends an error callback to PUT path+"/error".
 func (s *Server) sendError(to, resource string, ver Version, k callback.Kind, path string, vars callback.Vars, e *Error) {
-	s.send(to, resource, ver, http.MethodPut, k, path+"/error", vars, e.Body())
+	s.out.Send(s.errorRequest(to, resource, ver, k, path, vars, e))
+}
+
+// errorRequest is the error callback sendError sends.
+func (s *Server) errorRequest(to, resource string, ver Version, k callback.Kind, path string, vars callback.Vars, e *Error) *callback.Request {
+	return s.hubRequest(to, resource, ver, http.MethodPut, k, path+"/error", vars, e.Body())
 }
 
 // dateCache holds the Date header of the current second.

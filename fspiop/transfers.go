@@ -9,6 +9,7 @@ import (
 	"github.com/hutong/hutong/callback"
 	"github.com/hutong/hutong/clock"
 	"github.com/hutong/hutong/ledger"
+	"github.com/hutong/hutong/store"
 )
 
 // transferPost is the body of POST /transfers.
@@ -70,13 +71,17 @@ func (s *Server) postTransfer(c *call) *Error {
 	if e != nil {
 		return e
 	}
-	r, err := s.submit(c, ledger.Command{
+	vars := callback.Vars{ID: b.TransferID}
+	path := transferPath(b.TransferID)
+	// The transfer goes on to the payee in the same commit as the
+	// reservation: once the payer hears 202, the payee will hear of it.
+	r, err := s.submitOwing(c, ledger.Command{
 		Op: ledger.OpPrepare, ID: id, Payer: b.PayerFsp, Payee: b.PayeeFsp,
 		Currency: b.Amount.Currency, Amount: amount, Condition: cond, Expiry: expiry,
 		Fingerprint: sha256.Sum256(c.body),
+	}, func(*ledger.Result) []*callback.Request {
+		return []*callback.Request{forwardRequest(c, b.PayeeFsp, callback.TransferPost, "/transfers", vars)}
 	})
-	vars := callback.Vars{ID: b.TransferID}
-	path := transferPath(b.TransferID)
 	var le *ledger.Error
 	switch {
 	case errors.As(err, &le):
@@ -92,7 +97,6 @@ func (s *Server) postTransfer(c *call) *Error {
 		}
 		return nil
 	}
-	s.forward(c, b.PayeeFsp, callback.TransferPost, "/transfers", vars)
 	return nil
 }
 
@@ -183,7 +187,18 @@ func (s *Server) putTransfer(c *call) *Error {
 	}
 	vars := callback.Vars{ID: idStr}
 	path := transferPath(idStr)
-	r, err := s.submit(c, ledger.Command{Op: ledger.OpFulfil, ID: id, Fulfilment: ful, Participant: c.source})
+	// The payer is told, and a payee that answered RESERVED notified, in
+	// the same commit as the transfer's.
+	r, err := s.submitOwing(c, ledger.Command{Op: ledger.OpFulfil, ID: id, Fulfilment: ful, Participant: c.source},
+		func(r *ledger.Result) []*callback.Request {
+			if reserved {
+				return []*callback.Request{
+					s.hubRequest(r.Transfer.Payer, "transfers", Latest, http.MethodPut, callback.TransferPut, path, vars, committedBody(&r.Transfer)),
+					s.notifyRequest(c.source, &r.Transfer),
+				}
+			}
+			return []*callback.Request{forwardRequest(c, r.Transfer.Payer, callback.TransferPut, path, vars)}
+		})
 	var le *ledger.Error
 	switch {
 	case err == nil && r.Duplicate:
@@ -193,12 +208,6 @@ func (s *Server) putTransfer(c *call) *Error {
 		}
 		return nil
 	case err == nil:
-		if reserved {
-			s.send(r.Transfer.Payer, "transfers", Latest, http.MethodPut, callback.TransferPut, path, vars, committedBody(&r.Transfer))
-			s.notify(c.source, &r.Transfer)
-		} else {
-			s.forward(c, r.Transfer.Payer, callback.TransferPut, path, vars)
-		}
 		return nil
 	case errors.Is(err, ledger.ErrInvalidFulfilment):
 		return s.abortInvalidFulfilment(c, id, reserved)
@@ -233,6 +242,11 @@ func (s *Server) putTransfer(c *call) *Error {
 // notify sends the payee's commit notification, PATCH /transfers/{ID},
 // with the transfer's final state.
 func (s *Server) notify(payee string, t *ledger.Transfer) {
+	s.out.Send(s.notifyRequest(payee, t))
+}
+
+// notifyRequest is the commit notification notify sends.
+func (s *Server) notifyRequest(payee string, t *ledger.Transfer) *callback.Request {
 	state := "ABORTED"
 	if t.State == ledger.StateCommitted {
 		state = "COMMITTED"
@@ -242,7 +256,7 @@ func (s *Server) notify(payee string, t *ledger.Transfer) {
 		completed = s.clk.Now()
 	}
 	id := t.ID.String()
-	s.send(payee, "transfers", Version{1, 1}, http.MethodPatch, callback.TransferPatch, transferPath(id), callback.Vars{ID: id},
+	return s.hubRequest(payee, "transfers", Version{1, 1}, http.MethodPatch, callback.TransferPatch, transferPath(id), callback.Vars{ID: id},
 		mustJSON(transferPut{CompletedTimestamp: DateTime(completed), TransferState: state}))
 }
 
@@ -250,7 +264,18 @@ func (s *Server) notify(payee string, t *ledger.Transfer) {
 // that does not match its condition, and tells both sides.
 func (s *Server) abortInvalidFulfilment(c *call, id ledger.ID, reserved bool) *Error {
 	e := &Error{Code: "3100", Detail: "the payee's fulfilment does not match the condition"}
-	r, err := s.submit(c, ledger.Command{Op: ledger.OpAbort, ID: id, Reason: abortReason(e), Participant: c.source})
+	idStr := id.String()
+	vars := callback.Vars{ID: idStr}
+	path := transferPath(idStr)
+	// Both sides are told in the same commit as the abort.
+	_, err := s.submitOwing(c, ledger.Command{Op: ledger.OpAbort, ID: id, Reason: abortReason(e), Participant: c.source},
+		func(r *ledger.Result) []*callback.Request {
+			payee := s.errorRequest(c.source, "transfers", c.ver, callback.TransferError, path, vars, e)
+			if reserved {
+				payee = s.notifyRequest(c.source, &r.Transfer)
+			}
+			return []*callback.Request{s.errorRequest(r.Transfer.Payer, "transfers", Latest, callback.TransferError, path, vars, e), payee}
+		})
 	if errors.Is(err, ledger.ErrTransferFinal) || errors.Is(err, ledger.ErrTransferExpired) {
 		// Ended meanwhile (a correct fulfilment, or expiry): the payee
 		// learns how.
@@ -261,8 +286,7 @@ func (s *Server) abortInvalidFulfilment(c *call, id ledger.ID, reserved bool) *E
 		if reserved {
 			s.notify(c.source, &t)
 		} else if t.State != ledger.StateCommitted {
-			idStr := id.String()
-			s.sendError(c.source, "transfers", c.ver, callback.TransferError, transferPath(idStr), callback.Vars{ID: idStr}, abortError(&t))
+			s.sendError(c.source, "transfers", c.ver, callback.TransferError, path, vars, abortError(&t))
 		}
 		return nil
 	}
@@ -270,20 +294,10 @@ func (s *Server) abortInvalidFulfilment(c *call, id ledger.ID, reserved bool) *E
 		var le *ledger.Error
 		if errors.As(err, &le) {
 			// Expired or aborted meanwhile: the payee learns the outcome.
-			idStr := id.String()
-			s.sendError(c.source, "transfers", c.ver, callback.TransferError, transferPath(idStr), callback.Vars{ID: idStr}, ledgerError(le))
+			s.sendError(c.source, "transfers", c.ver, callback.TransferError, path, vars, ledgerError(le))
 			return nil
 		}
 		return internal(err)
-	}
-	t := &r.Transfer
-	idStr := id.String()
-	vars := callback.Vars{ID: idStr}
-	s.sendError(t.Payer, "transfers", Latest, callback.TransferError, transferPath(idStr), vars, e)
-	if reserved {
-		s.notify(c.source, t)
-	} else {
-		s.sendError(c.source, "transfers", c.ver, callback.TransferError, transferPath(idStr), vars, e)
 	}
 	return nil
 }
@@ -300,13 +314,15 @@ func (s *Server) putTransferError(c *call) *Error {
 	if e != nil {
 		return e
 	}
-	r, err := s.submit(c, ledger.Command{Op: ledger.OpAbort, ID: id, Reason: abortReason(pe), Participant: c.source})
+	// The payer gets the payee's error in the same commit as the abort.
+	_, err := s.submitOwing(c, ledger.Command{Op: ledger.OpAbort, ID: id, Reason: abortReason(pe), Participant: c.source},
+		func(r *ledger.Result) []*callback.Request {
+			return []*callback.Request{forwardRequest(c, r.Transfer.Payer, callback.TransferError, transferPath(idStr)+"/error", callback.Vars{ID: idStr})}
+		})
 	var le *ledger.Error
 	switch {
-	case err == nil && r.Duplicate:
-		return nil
 	case err == nil:
-		s.forward(c, r.Transfer.Payer, callback.TransferError, transferPath(idStr)+"/error", callback.Vars{ID: idStr})
+		// Aborted now, or a resend of the abort (told already).
 		return nil
 	case errors.Is(err, ledger.ErrTransferFinal), errors.Is(err, ledger.ErrTransferExpired):
 		// Too late to refuse: the transfer already ended.
@@ -367,26 +383,27 @@ func (s *Server) getTransfer(c *call) *Error {
 	return nil
 }
 
-// ExpiryHook returns the function to set as the ledger writer's OnExpire:
-// it tells the payer and the payee of every payment that expired, with
-// PUT /transfers/{ID}/error 3303, once the expiry is durable. It never
-// blocks.
-func ExpiryHook(cb *callback.Sender, hub string, clk clock.Clock) func([]ledger.Transfer) {
+// ExpiryNotices returns the function to set as the ledger writer's
+// OweExpired: the payer and the payee of a payment that expired are told,
+// with PUT /transfers/{ID}/error 3303, in the same commit as the expiry.
+// hub is the FSPIOP-Source of the notices (DefaultHub when empty).
+func ExpiryNotices(out Outbox, hub string, clk clock.Clock) func(*ledger.Transfer) []store.Message {
 	if hub == "" {
 		hub = DefaultHub
 	}
 	if clk == nil {
 		clk = clock.Real{}
 	}
-	s := &Server{cb: cb, hub: hub, clk: clk}
-	return func(expired []ledger.Transfer) {
-		for i := range expired {
-			t := &expired[i]
-			e := abortError(t)
-			id := t.ID.String()
-			vars := callback.Vars{ID: id}
-			s.sendError(t.Payer, "transfers", Latest, callback.TransferError, transferPath(id), vars, e)
-			s.sendError(t.Payee, "transfers", Latest, callback.TransferError, transferPath(id), vars, e)
+	s := &Server{out: out, hub: hub, clk: clk}
+	return func(t *ledger.Transfer) []store.Message {
+		if t.Kind != ledger.KindPayment {
+			return nil
 		}
+		e := abortError(t)
+		id := t.ID.String()
+		vars := callback.Vars{ID: id}
+		return out.Owe(
+			s.errorRequest(t.Payer, "transfers", Latest, callback.TransferError, transferPath(id), vars, e),
+			s.errorRequest(t.Payee, "transfers", Latest, callback.TransferError, transferPath(id), vars, e))
 	}
 }

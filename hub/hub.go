@@ -1,7 +1,30 @@
 // Package hub wires the switch together: the store, the ledger writer, the
-// directory, callback delivery, the FSPIOP API and the admin API, each on
-// its own listener. `hutong serve`, the end-to-end tests and the benchmark
-// all start the switch through it.
+// directory, the outbox and callback delivery, the FSPIOP API and the admin
+// API, each on its own listener. `hutong serve`, the end-to-end tests and
+// the benchmark all start the switch through it.
+//
+// Start builds the parts in the order each needs the ones before it, and
+// starts nothing that sends or takes requests until everything it reports
+// to is there:
+//
+//	1 store            opened through Config.Open (Pebble by default)
+//	2 endpoints        participants' callback URLs, from the store's KV
+//	3 callback sender  delivers; reports failures on a channel
+//	4 outbox           reads which messages a crash left owed
+//	5 alerts           liquidity levels, from the KV; webhooks via the outbox
+//	6 writer           replays the journal; each durable batch's Event goes
+//	                   to the outbox (messages now durable) and the alerts
+//	                   (positions); expiry notices are owed in its commits
+//	7 directory, FSPIOP API (reads the failures channel), admin API, closer
+//	8 outbox.Start     sends what a crash or a shutdown left undelivered
+//	9 listeners        the APIs take requests
+//
+// Close stops them in the reverse order: the listeners (nothing new comes
+// in), the closer, the FSPIOP API (no abort of an undelivered transfer is
+// under way), the writer (its last events reach the outbox and the alerts),
+// the alerts, the sender (delivers what is queued until the context ends;
+// what it gives up stays in the outbox for the next start), the outbox
+// (removes what was delivered), and the store.
 package hub
 
 import (
@@ -10,7 +33,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/hutong/hutong/admin"
@@ -23,6 +45,8 @@ import (
 	"github.com/hutong/hutong/internal/httpsrv"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/liquidity"
+	"github.com/hutong/hutong/outbox"
+	"github.com/hutong/hutong/store"
 	"github.com/hutong/hutong/store/pebble"
 	"github.com/hutong/hutong/writer"
 )
@@ -38,14 +62,18 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the time the ledger and the API use. Default clock.Real.
 	Clock clock.Clock
-	// Writer configures the ledger writer; its Clock, Logger and OnExpire
-	// are set by the hub.
+	// Writer configures the ledger writer; its Clock, Logger, OweExpired
+	// and Positions are set by the hub, which adds a subscriber.
 	Writer writer.Config
 	// Callbacks configures outbound delivery; its Clock and Logger are set
 	// by the hub. Zero fields take callback.DefaultConfig's.
 	Callbacks callback.Config
-	// Store configures the embedded store; its Logger is set by the hub.
+	// Store configures the embedded store when Open is nil; its Logger is
+	// set by the hub.
 	Store pebble.Options
+	// Open, if set, opens the store instead of Pebble in Dir: another
+	// backend plugs in here without changing the hub.
+	Open func(ctx context.Context, log *slog.Logger) (store.Store, error)
 	// Alerts configures liquidity alerts; its Clock, Logger and Hub are
 	// set by the hub. Zero fields take liquidity.DefaultConfig's.
 	Alerts liquidity.Config
@@ -60,9 +88,14 @@ type Config struct {
 	AdminToken string
 }
 
+// undeliveredQueue is how many undelivered messages may wait for the FSPIOP
+// API to tell their senders.
+const undeliveredQueue = 4096
+
 // Hub is a running switch.
 type Hub struct {
-	Store     *pebble.Store
+	Store     store.Store
+	Outbox    *outbox.Outbox
 	Writer    *writer.Writer
 	Directory *directory.Directory
 	Endpoints *callback.Endpoints
@@ -99,8 +132,13 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 			started.closeParts(context.Background())
 		}
 	}()
-	cfg.Store.Logger = cfg.Logger
-	if h.Store, err = pebble.Open(cfg.Dir, cfg.Store); err != nil {
+	if cfg.Open != nil {
+		h.Store, err = cfg.Open(ctx, cfg.Logger)
+	} else {
+		cfg.Store.Logger = cfg.Logger
+		h.Store, err = pebble.Open(cfg.Dir, cfg.Store)
+	}
+	if err != nil {
 		return nil, err
 	}
 	kv := h.Store.KV()
@@ -109,26 +147,39 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 	}
 	cc := cfg.Callbacks // zero fields take callback.DefaultConfig's
 	cc.Clock, cc.Logger = cfg.Clock, cfg.Logger
-	// The API tells a requester whose request could not be delivered; it
-	// starts after the sender, so the hook finds it through a pointer.
-	var api atomic.Pointer[fspiop.Server]
+	// The FSPIOP API tells a requester whose request could not be
+	// delivered; it reads them from here once it is built. What comes when
+	// the channel is full is only recorded for the operator.
+	undelivered := make(chan *callback.Failure, undeliveredQueue)
 	cc.OnFailure = func(f *callback.Failure) {
-		if s := api.Load(); s != nil {
-			s.Undelivered(f)
+		select {
+		case undelivered <- f:
+		default:
+			cfg.Logger.Warn("hub: too many undelivered messages at once; the sender is not told", "to", f.To, "path", f.Path)
 		}
 	}
 	if h.Callbacks, err = callback.NewSender(cc, h.Endpoints, kv); err != nil {
 		return nil, err
 	}
-	wc := cfg.Writer
-	wc.Clock, wc.Logger = cfg.Clock, cfg.Logger
-	wc.OnExpire = fspiop.ExpiryHook(h.Callbacks, fspiop.DefaultHub, cfg.Clock)
-	ac := cfg.Alerts
-	ac.Clock, ac.Logger, ac.Hub = cfg.Clock, cfg.Logger, fspiop.DefaultHub
-	if h.Alerts, err = liquidity.Open(ctx, ac, kv, h.Callbacks); err != nil {
+	if h.Outbox, err = outbox.Open(ctx, h.Store, h.Callbacks, outbox.Config{Logger: cfg.Logger}); err != nil {
 		return nil, err
 	}
-	wc.OnPositions = h.Alerts.Observe
+	ac := cfg.Alerts
+	ac.Clock, ac.Logger, ac.Hub = cfg.Clock, cfg.Logger, ledger.HubID
+	if h.Alerts, err = liquidity.Open(ctx, ac, kv, h.Outbox); err != nil {
+		return nil, err
+	}
+	wc := cfg.Writer
+	wc.Clock, wc.Logger = cfg.Clock, cfg.Logger
+	wc.OweExpired = fspiop.ExpiryNotices(h.Outbox, ledger.HubID, cfg.Clock)
+	wc.Positions = true
+	alerts := h.Alerts
+	wc.Subscribers = append(wc.Subscribers, func(ev *writer.Event) {
+		h.Outbox.Stored(ev.Owed)
+		if len(ev.Positions) > 0 {
+			alerts.Observe(ev.Positions)
+		}
+	})
 	if h.Writer, err = writer.Open(ctx, h.Store, wc); err != nil {
 		return nil, err
 	}
@@ -141,13 +192,13 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 	h.Alerts.Observe(positions)
 	h.Directory = directory.New(kv, cfg.Clock)
 	h.API, err = fspiop.New(fspiop.Options{
-		Writer: h.Writer, Directory: h.Directory, Callbacks: h.Callbacks, KV: kv,
+		Writer: h.Writer, Directory: h.Directory, Outbox: h.Outbox, KV: kv,
 		Clock: cfg.Clock, Logger: cfg.Logger, Retention: cfg.QuoteRetention,
+		Undelivered: undelivered,
 	})
 	if err != nil {
 		return nil, err
 	}
-	api.Store(h.API)
 	h.Admin = admin.New(h.Writer, admin.Options{Logger: cfg.Logger, Endpoints: h.Endpoints, Callbacks: h.Callbacks, Alerts: h.Alerts,
 		Token: cfg.AdminToken})
 	if cfg.CloseWindows != nil {
@@ -155,6 +206,10 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+
+	if err := h.Outbox.Start(ctx); err != nil {
+		return nil, err
 	}
 
 	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
@@ -225,6 +280,9 @@ func (h *Hub) closeParts(ctx context.Context) error {
 	}
 	if h.Callbacks != nil {
 		errs = append(errs, h.Callbacks.Close(ctx))
+	}
+	if h.Outbox != nil {
+		errs = append(errs, h.Outbox.Close())
 	}
 	if h.Store != nil {
 		errs = append(errs, h.Store.Close())
