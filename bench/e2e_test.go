@@ -94,8 +94,10 @@ func TestE2ERuns(t *testing.T) {
 			if tt.raw == 0 && (r.RawRoundTrips != 0 || r.RawFraction != 0) {
 				t.Errorf("raw HTTP measured though not asked: %g", r.RawRoundTrips)
 			}
-			// Each payment is a prepare and a fulfil in the ledger.
-			if r.Batches == 0 || r.MeanBatch < 1 {
+			// Each payment is a prepare and a fulfil in the ledger. Commands
+			// are counted as applied and batches as synced, so a window's
+			// edges can hold one more batch than commands at a low rate.
+			if r.Batches == 0 || r.MeanBatch < 0.9 {
 				t.Errorf("writer: %d batches, mean %g", r.Batches, r.MeanBatch)
 			}
 			if got, want := r.CallbacksDelivered, uint64(r.Completed*int64(r.RoundTripsPerPayment/2)); got < want/2 {

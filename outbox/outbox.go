@@ -12,9 +12,16 @@
 //	                        sends them
 //	by anything else        Send stores it with a synced commit of its own
 //	                        (a forwarded quote, a party lookup, a liquidity
-//	                        alert), then sends it
+//	                        alert), and sends it meanwhile
 //
 // Either way it is on disk before the request that caused it is answered.
+// A message owed by anything but the ledger is sent while it is being
+// stored, not after: the caller still waits for the store before it answers,
+// but the recipient need not wait for the disk. Should the hub die before
+// the store is done, the request was never answered and its sender asks
+// again; the message itself may have arrived, which a resend covers. A
+// message owed by a ledger command is sent only once the command is
+// durable, since until then the hub could come back without it.
 // The callback Sender delivers it, with its retries, and calls the
 // request's Done once it is delivered or its failure is stored in the list
 // of failed callbacks the operator sees; the message then leaves the outbox,
@@ -211,30 +218,55 @@ func (o *Outbox) Send(r *callback.Request) {
 	}
 }
 
-// SendAll stores rs with one synced commit, then hands them to the Sender.
-// When they cannot be stored it returns the error, and they are sent from
-// memory all the same, counted as Unstored.
+// SendAll stores rs with one synced commit and hands them to the Sender
+// meanwhile; it returns once they are stored. When they cannot be stored it
+// returns the error; they are sent all the same, counted as Unstored.
 func (o *Outbox) SendAll(ctx context.Context, rs ...*callback.Request) error {
 	if len(rs) == 0 {
 		return nil
 	}
 	msgs := make([]store.Message, len(rs))
+	races := make([]race, len(rs))
 	for i, r := range rs {
 		msgs[i] = store.Message{ID: o.next.Add(1) - 1, Value: Append(nil, r)}
+		races[i].id = msgs[i].ID
 	}
-	if err := o.st.AppendOwed(ctx, msgs); err != nil {
-		o.unstored.Add(uint64(len(rs)))
-		for _, r := range rs {
-			o.send.Send(r)
-		}
-		return err
-	}
-	o.stored.Add(uint64(len(rs)))
 	o.owed.Add(int64(len(rs)))
 	for i, r := range rs {
-		o.dispatch(msgs[i].ID, r)
+		rc := &races[i]
+		r.Done = func() { o.finish(rc, delivered) }
+		o.send.Send(r)
 	}
-	return nil
+	err := o.st.AppendOwed(ctx, msgs)
+	if err != nil {
+		o.unstored.Add(uint64(len(rs)))
+	} else {
+		o.stored.Add(uint64(len(rs)))
+	}
+	for i := range races {
+		// A message that was not stored is removed all the same: the
+		// removal finds nothing, or a record a failed commit left.
+		o.finish(&races[i], stored)
+	}
+	return err
+}
+
+// race is a message sent while it is being stored: it is removed once both
+// its delivery and its store are done, whichever ends last.
+type race struct {
+	id   uint64
+	done atomic.Uint32 // delivered | stored
+}
+
+const (
+	delivered = 1 << iota
+	stored
+)
+
+func (o *Outbox) finish(r *race, step uint32) {
+	if r.done.Or(step)|step == delivered|stored {
+		o.removeLater(r.id)
+	}
 }
 
 // Owe returns rs as messages to store with a ledger command, and keeps rs

@@ -3,7 +3,6 @@ package outbox
 import (
 	"encoding/binary"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 
@@ -20,14 +19,30 @@ const maxHeaders = 1024
 
 // Append appends r's record to b and returns the result. Done is not kept.
 func Append(b []byte, r *callback.Request) []byte {
+	strs := [...]string{r.To, string(r.Kind), r.Method, r.Path,
+		r.Vars.ID, r.Vars.PartyIDType, r.Vars.PartyIdentifier, r.Vars.PartySubIDOrType}
+	// In name order, so that a request always has the same record.
+	var keysBuf [24]string
+	keys := keysBuf[:0]
+	size := 2 + len(r.Body) + binary.MaxVarintLen64*(len(strs)+2)
+	for k, vs := range r.Header {
+		keys = append(keys, k)
+		size += len(k) + binary.MaxVarintLen64*(2+len(vs))
+		for _, v := range vs {
+			size += len(v)
+		}
+	}
+	slices.Sort(keys)
+	for _, s := range strs {
+		size += len(s)
+	}
+	b = slices.Grow(b, size)
 	b = append(b, version)
-	for _, s := range [...]string{r.To, string(r.Kind), r.Method, r.Path,
-		r.Vars.ID, r.Vars.PartyIDType, r.Vars.PartyIdentifier, r.Vars.PartySubIDOrType} {
+	for _, s := range strs {
 		b = appendString(b, s)
 	}
-	b = binary.AppendUvarint(b, uint64(len(r.Header)))
-	// In name order, so that a request always has the same record.
-	for _, k := range slices.Sorted(maps.Keys(r.Header)) {
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
 		vs := r.Header[k]
 		b = appendString(b, k)
 		b = binary.AppendUvarint(b, uint64(len(vs)))
@@ -39,7 +54,8 @@ func Append(b []byte, r *callback.Request) []byte {
 		return append(b, 0)
 	}
 	b = append(b, 1)
-	return appendString(b, string(r.Body))
+	b = binary.AppendUvarint(b, uint64(len(r.Body)))
+	return append(b, r.Body...)
 }
 
 func appendString(b []byte, s string) []byte {
