@@ -850,9 +850,7 @@ func TestFailuresPaging(t *testing.T) {
 // TestScanAfter checks the prefix walk against a sorted list, on random
 // keys.
 func TestScanAfter(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 0))
+	rng := rand.New(rand.NewPCG(testSeed(t), 0))
 	kv, _ := openStore(t, t.TempDir())
 	ctx := context.Background()
 	var keys []string

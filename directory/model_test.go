@@ -2,25 +2,18 @@ package directory
 
 import (
 	"errors"
-	"flag"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 )
 
-var seedFlag = flag.Uint64("directory.seed", 0, "seed of TestRandomOps (0: from the clock)")
-
 // TestRandomOps drives a directory with random registrations, batches,
 // removals and lookups, over parties given under several spellings, and
 // after every step checks it against a plain map: every party's lookup
 // and every FSP's list.
 func TestRandomOps(t *testing.T) {
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (rerun with -directory.seed=%d)", seed, seed)
+	seed := testSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 
 	d, clk, _ := newDirectory(t)

@@ -983,9 +983,7 @@ func TestCloseWithUnusedConnection(t *testing.T) {
 // TestConcurrentPayments runs payments in every direction at once; the
 // positions must end as their sum.
 func TestConcurrentPayments(t *testing.T) {
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	rng := rand.New(rand.NewPCG(testSeed(t), 0))
 	e := newEnv(t)
 	fsps := []*sim.FSP{
 		e.addFSP("cc-a", "10000", "10000", nil),

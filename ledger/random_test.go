@@ -2,7 +2,6 @@ package ledger_test
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -15,8 +14,6 @@ import (
 	"github.com/hutong/hutong/ledger"
 )
 
-var seedFlag = flag.Uint64("seed", 0, "seed of TestRandomized; 0 picks one from the time")
-
 var (
 	randParticipants = []string{"fsp0", "fsp1", "fsp2", "fsp3", "fsp4", "fsp5", "fsp6", "fsp7"}
 	randCurrencies   = []string{"EUR", "JPY", "KWD", "USD"}
@@ -27,11 +24,7 @@ var (
 // they agree and that the ledger's invariants hold. It then replays the
 // encoded commands through a fresh ledger and compares the result.
 func TestRandomized(t *testing.T) {
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (reproduce with go test ./ledger -run TestRandomized -seed=%d)", seed, seed)
+	seed := testSeed(t)
 	n := 20000
 	if testing.Short() {
 		n = 3000

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -15,8 +14,6 @@ import (
 
 	"github.com/hutong/hutong/ledger"
 )
-
-var settlementSeed = flag.Uint64("settlement.seed", 0, "seed of TestSettlementRandomized; 0 runs several seeds taken from the time")
 
 // TestSettlementRandomized runs random sequences of payments, window closes,
 // model switches and settlements through a ledger and through a reference
@@ -29,8 +26,8 @@ var settlementSeed = flag.Uint64("settlement.seed", 0, "seed of TestSettlementRa
 // lockstep; at the end it replays the encoded commands through a fresh
 // ledger, which must reach the same state.
 func TestSettlementRandomized(t *testing.T) {
-	seeds := []uint64{*settlementSeed}
-	if *settlementSeed == 0 {
+	seeds := []uint64{*seedFlag} // -seed runs that one
+	if *seedFlag == 0 {
 		n := 6
 		if testing.Short() {
 			n = 2
@@ -48,7 +45,7 @@ func TestSettlementRandomized(t *testing.T) {
 	stats := &simStats{}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			t.Logf("seed %d (reproduce with go test ./ledger -run TestSettlementRandomized -settlement.seed=%d)", seed, seed)
+			t.Logf("seed %d (rerun with -seed %d)", seed, seed)
 			newSim(t, seed, stats).run(steps)
 		})
 	}

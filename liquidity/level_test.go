@@ -5,7 +5,6 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/hutong/hutong/ledger"
 )
@@ -129,8 +128,7 @@ func randAmount(r *rand.Rand) int64 {
 }
 
 func TestLevelOfRandom(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := testSeed(t)
 	r := rand.New(rand.NewPCG(seed, seed))
 	for range 20000 {
 		var ths []int

@@ -14,9 +14,9 @@
 // alerts are the warning before that.
 //
 // The writer hands the Monitor every position changed by each durable batch
-// (Observe). The Monitor examines them on a goroutine of its own, keeps
-// each account's level, and when a level changes it records an alert and
-// tells the participant:
+// (Observe). The Monitor examines them on a goroutine of its own, strictly
+// in the order observed, keeps each account's level, and when a level
+// changes it records an alert and tells the participant:
 //
 //	level rises    RAISED   Threshold = the new level
 //	level falls    CLEARED  Threshold = the old level, Level = the new one
@@ -94,10 +94,11 @@ type Config struct {
 	// participant is alerted: ascending, each from 1 to 100. Default 80
 	// and 95.
 	Thresholds []int
-	// QueueSize is how many batches of positions may wait to be examined.
-	// Beyond it, positions wait merged by account, the latest of each
-	// kept: a crossing that lasts is still seen, one undone meanwhile may
-	// not be. Default 1024.
+	// QueueSize is how many batches of positions may wait to be
+	// examined, in the order observed. An Observe that finds QueueSize
+	// batches waiting merges its positions into the newest of them, each
+	// replacing the position of its account there: a crossing that lasts
+	// is still seen, one undone meanwhile may not be. Default 1024.
 	QueueSize int
 	// Hub is the webhooks' FSPIOP-Source; give the same as the FSPIOP
 	// server's. Default "hub".
@@ -238,6 +239,65 @@ type account struct {
 type batch struct {
 	ps  []ledger.Position
 	seq uint64
+	// index, when not nil, locates each account's position in ps: the
+	// batch was merged, and holds only the latest position of each.
+	index map[account]int
+}
+
+// merge adds ps to b, each replacing the position of its account that b
+// holds, and returns how many it replaced.
+func (b *batch) merge(ps []ledger.Position) (replaced int) {
+	if b.index == nil {
+		own := b.ps
+		b.ps = make([]ledger.Position, 0, len(own)+len(ps))
+		b.index = make(map[account]int, len(own)+len(ps))
+		replaced = b.add(own)
+	}
+	return replaced + b.add(ps)
+}
+
+func (b *batch) add(ps []ledger.Position) (replaced int) {
+	for _, p := range ps {
+		k := account{p.Participant, p.Currency}
+		if i, ok := b.index[k]; ok {
+			b.ps[i] = p
+			replaced++
+			continue
+		}
+		b.index[k] = len(b.ps)
+		b.ps = append(b.ps, p)
+	}
+	return replaced
+}
+
+// fifo holds the batches waiting to be examined, oldest first, in a ring
+// of fixed size.
+type fifo struct {
+	ring    []batch
+	head, n int
+}
+
+func (q *fifo) full() bool { return q.n == len(q.ring) }
+
+func (q *fifo) push(b batch) {
+	q.ring[(q.head+q.n)%len(q.ring)] = b
+	q.n++
+}
+
+// newest returns the batch pushed last; the fifo must not be empty.
+func (q *fifo) newest() *batch {
+	return &q.ring[(q.head+q.n-1)%len(q.ring)]
+}
+
+func (q *fifo) pop() (batch, bool) {
+	if q.n == 0 {
+		return batch{}, false
+	}
+	b := q.ring[q.head]
+	q.ring[q.head] = batch{}
+	q.head = (q.head + 1) % len(q.ring)
+	q.n--
+	return b, true
 }
 
 // Monitor watches positions and alerts on threshold crossings. It is safe
@@ -251,25 +311,26 @@ type Monitor struct {
 		observed, coalesced, examined, raised, cleared, unrecorded atomic.Uint64
 	}
 
-	queue   chan batch
-	wake    chan struct{} // overflow has positions
+	wake    chan struct{} // a batch was queued since the goroutine last looked
 	stop    chan struct{} // closed by Close: examine what is queued, then return
 	abandon chan struct{} // closed when Close gives up waiting: return now
 	done    chan struct{} // closed when the goroutine has returned
 
 	// Owned by the goroutine.
 	nextID uint64
+	// idle, when not nil, is called each time the goroutine has found
+	// nothing queued, before it waits; tests set it to stop the goroutine
+	// there.
+	idle func()
 
 	qmu sync.Mutex // guards the fields below
 	// closed is set by Close; Observe ignores positions from then on.
 	closed bool
 	// seq numbers the Observe calls.
 	seq uint64
-	// overflow holds the latest position of each account observed while
-	// the queue was full, or after such a one, so that order is kept: it
-	// is examined when the queue is empty.
-	overflow    map[account]ledger.Position
-	overflowSeq uint64
+	// queue is the only way from Observe to the goroutine, so batches are
+	// examined in the order observed.
+	queue fifo
 
 	pmu sync.Mutex // guards the fields below
 	// examined is the seq of the last batch examined.
@@ -285,6 +346,16 @@ type Monitor struct {
 // send; with send nil they are only recorded. Close the Monitor before the
 // Sender and before the store kv belongs to.
 func Open(ctx context.Context, cfg Config, kv store.KV, send Sender) (*Monitor, error) {
+	m, err := load(ctx, cfg, kv, send)
+	if err != nil {
+		return nil, err
+	}
+	go m.run()
+	return m, nil
+}
+
+// load returns a Monitor with the levels stored in kv, not yet started.
+func load(ctx context.Context, cfg Config, kv store.KV, send Sender) (*Monitor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -293,7 +364,7 @@ func Open(ctx context.Context, cfg Config, kv store.KV, send Sender) (*Monitor, 
 	}
 	cfg.fill()
 	m := &Monitor{cfg: cfg, kv: kv, send: send, log: cfg.Logger,
-		queue: make(chan batch, cfg.QueueSize), wake: make(chan struct{}, 1),
+		queue: fifo{ring: make([]batch, cfg.QueueSize)}, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), abandon: make(chan struct{}), done: make(chan struct{}),
 		levels: make(map[account]Level)}
 	err := kv.Scan(ctx, []byte(levelPrefix), 0, func(key, value []byte) error {
@@ -319,7 +390,6 @@ func Open(ctx context.Context, cfg Config, kv store.KV, send Sender) (*Monitor, 
 		return nil, fmt.Errorf("liquidity: load last alert: %w", err)
 	}
 	m.nextID++
-	go m.run()
 	return m, nil
 }
 
@@ -339,51 +409,35 @@ func (m *Monitor) Observe(ps []ledger.Position) {
 	}
 	m.stats.observed.Add(uint64(len(ps)))
 	m.seq++
-	if m.overflow == nil {
-		select {
-		case m.queue <- batch{ps: ps, seq: m.seq}:
-			return
-		default:
-			m.overflow = make(map[account]ledger.Position, len(ps))
-		}
+	if m.queue.full() {
+		b := m.queue.newest()
+		m.stats.coalesced.Add(uint64(b.merge(ps)))
+		b.seq = m.seq
+	} else {
+		m.queue.push(batch{ps: ps, seq: m.seq})
 	}
-	for _, p := range ps {
-		k := account{p.Participant, p.Currency}
-		if _, ok := m.overflow[k]; ok {
-			m.stats.coalesced.Add(1)
-		}
-		m.overflow[k] = p
-	}
-	m.overflowSeq = m.seq
 	select {
 	case m.wake <- struct{}{}:
 	default:
 	}
 }
 
-// takeOverflow returns the positions merged in overflow, sorted by account.
-func (m *Monitor) takeOverflow() (batch, bool) {
-	m.qmu.Lock()
-	o, seq := m.overflow, m.overflowSeq
-	m.overflow = nil
-	m.qmu.Unlock()
-	if o == nil {
-		return batch{}, false
-	}
-	ps := slices.SortedFunc(maps.Values(o), func(a, b ledger.Position) int {
-		return cmp.Or(cmp.Compare(a.Participant, b.Participant), cmp.Compare(a.Currency, b.Currency))
-	})
-	return batch{ps: ps, seq: seq}, true
-}
-
 // run examines batches until Close.
 func (m *Monitor) run() {
 	defer close(m.done)
+	var last uint64 // seq of the batch examined last
 	for {
 		b, ok := m.next()
 		if !ok {
 			return
 		}
+		if b.seq <= last {
+			// The queue hands batches out in order; examining an older
+			// one after a newer would set levels from stale positions.
+			m.log.Error("liquidity: batch out of order skipped", "seq", b.seq, "after", last)
+			continue
+		}
+		last = b.seq
 		m.examine(b.ps)
 		m.pmu.Lock()
 		m.examined = b.seq
@@ -395,9 +449,9 @@ func (m *Monitor) run() {
 	}
 }
 
-// next returns the oldest batch waiting: the queue's, then the overflow,
-// which only holds positions observed after everything queued. It returns
-// false when the Monitor is to stop.
+// next returns the oldest batch waiting. It returns false when the Monitor
+// is to stop: at once when Close gives up, otherwise when Close has been
+// called and nothing is left.
 func (m *Monitor) next() (batch, bool) {
 	for {
 		// Apart, so that abandoning wins over a queue that is not empty.
@@ -406,30 +460,30 @@ func (m *Monitor) next() (batch, bool) {
 			return batch{}, false
 		default:
 		}
-		select {
-		case b := <-m.queue:
+		m.qmu.Lock()
+		b, ok := m.queue.pop()
+		closed := m.closed
+		m.qmu.Unlock()
+		if ok {
+			if b.index != nil {
+				// One position per account: sorted, so that alerts come
+				// in an order that does not depend on arrival.
+				slices.SortFunc(b.ps, func(x, y ledger.Position) int {
+					return cmp.Or(cmp.Compare(x.Participant, y.Participant), cmp.Compare(x.Currency, y.Currency))
+				})
+			}
 			return b, true
-		default:
 		}
-		if b, ok := m.takeOverflow(); ok {
-			return b, true
+		if closed {
+			return batch{}, false // Observe adds nothing once closed is set
+		}
+		if m.idle != nil {
+			m.idle()
 		}
 		select {
-		case b := <-m.queue:
-			return b, true
 		case <-m.wake:
-		case <-m.abandon:
-			return batch{}, false
 		case <-m.stop:
-			// Observe took its last positions before stop was closed.
-			select {
-			case b := <-m.queue:
-				return b, true
-			default:
-			}
-			if b, ok := m.takeOverflow(); ok {
-				return b, true
-			}
+		case <-m.abandon:
 			return batch{}, false
 		}
 	}

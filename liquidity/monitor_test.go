@@ -360,14 +360,14 @@ func TestQueueOverflowKeepsLatest(t *testing.T) {
 	m.Observe([]ledger.Position{pos("dfsp1", "USD", 850, 0, 1000)})
 	<-s.entered                                                     // the Monitor is stuck sending dfsp1's first alert
 	m.Observe([]ledger.Position{pos("dfsp2", "USD", 500, 0, 1000)}) // fills the queue
-	m.Observe([]ledger.Position{pos("dfsp1", "USD", 970, 0, 1000)}) // overflows
+	m.Observe([]ledger.Position{pos("dfsp1", "USD", 970, 0, 1000)}) // merged into the batch waiting
 	m.Observe([]ledger.Position{pos("dfsp1", "USD", 100, 0, 1000),  // replaces it
 		pos("dfsp3", "USD", 990, 0, 1000)}) // a crossing that lasts
-	m.Observe([]ledger.Position{pos("dfsp2", "USD", 900, 0, 1000)})  // after the queued one
+	m.Observe([]ledger.Position{pos("dfsp2", "USD", 900, 0, 1000)})  // replaces the 500
 	m.Observe([]ledger.Position{pos("dfsp4", "USD", 1000, 0, 1000)}) // up and
 	m.Observe([]ledger.Position{pos("dfsp4", "USD", 0, 0, 1000)})    // back: unseen
-	if got := m.Stats().Coalesced; got != 2 {
-		t.Errorf("Coalesced = %d, want 2", got)
+	if got := m.Stats().Coalesced; got != 3 {
+		t.Errorf("Coalesced = %d, want 3", got)
 	}
 	close(s.gate)
 	if err := m.Flush(context.Background()); err != nil {
@@ -391,13 +391,51 @@ func TestQueueOverflowKeepsLatest(t *testing.T) {
 		t.Errorf("levels %q, want %q", got, want)
 	}
 	st := m.Stats()
-	if st.Observed != 8 || st.Examined != 6 {
-		t.Errorf("stats %+v, want 8 observed, 6 examined", st)
+	if st.Observed != 8 || st.Examined != 5 {
+		t.Errorf("stats %+v, want 8 observed, 5 examined", st)
 	}
 	// Once drained, the queue is used again.
 	observe(t, m, pos("dfsp5", "USD", 800, 0, 1000))
 	if got := newAlerts(t, m, 4); len(got) != 1 || describe(&got[0]) != "dfsp5 USD RAISED 80 level 80" {
 		t.Errorf("after the overflow: %+v", got)
+	}
+}
+
+// TestOrderWhileIdle holds the Monitor's goroutine just after it found
+// nothing queued and, meanwhile, observes more batches than the queue
+// holds. They must be examined in the order observed, none lost and none
+// examined after a newer one, and Flush must see them done.
+func TestOrderWhileIdle(t *testing.T) {
+	kv, _ := openKV(t, t.TempDir())
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	m := openWithIdle(t, Config{QueueSize: 2}, kv, &recorder{}, func() {
+		once.Do(func() {
+			close(held)
+			<-release
+		})
+	})
+	<-held
+	m.Observe([]ledger.Position{pos("dfsp1", "USD", 960, 0, 1000)})
+	m.Observe([]ledger.Position{pos("dfsp2", "USD", 850, 0, 1000)}) // fills the queue
+	m.Observe([]ledger.Position{pos("dfsp1", "USD", 100, 0, 1000)}) // merged into the batch waiting
+	close(release)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.Flush(ctx); err != nil {
+		t.Fatalf("Flush = %v; stats %+v", err, m.Stats())
+	}
+	var got []string
+	for _, a := range newAlerts(t, m, 0) {
+		got = append(got, describe(&a))
+	}
+	want := []string{"dfsp1 USD RAISED 95 level 95", "dfsp1 USD CLEARED 95 level 0", "dfsp2 USD RAISED 80 level 80"}
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts %q, want %q", got, want)
+	}
+	if got, want := describeLevels(m.Levels()), []string{"dfsp2 USD 80"}; !slices.Equal(got, want) {
+		t.Errorf("levels %q, want %q", got, want)
 	}
 }
 
@@ -659,8 +697,7 @@ func TestOpenRefusesCorruptLevel(t *testing.T) {
 // are those of the latest positions and that the alerts tell a consistent
 // story for every account.
 func TestRandomInvariants(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := testSeed(t)
 	r := rand.New(rand.NewPCG(seed, seed))
 	configs := [][]int{nil, {50}, {1, 50, 99, 100}, {10, 20, 30, 40, 50, 60, 70, 80, 90}}
 	cfg := Config{Thresholds: configs[r.IntN(len(configs))], QueueSize: 1 + r.IntN(4)}

@@ -3,7 +3,6 @@ package settlement_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -13,19 +12,13 @@ import (
 	"github.com/hutong/hutong/settlement"
 )
 
-var seedFlag = flag.Uint64("seed", 0, "seed of TestRandomized; 0 picks one from the time")
-
 // TestRandomized drives a ledger through random payments, funds movements,
 // window closes, model changes and settlements, then checks every report,
 // statements of every account over random ranges against the balances the
 // ledger had at their ends, their camt.053 form, and a reconciliation with
 // one planted difference.
 func TestRandomized(t *testing.T) {
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (reproduce with go test ./settlement -run TestRandomized -seed=%d)", seed, seed)
+	seed := testSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed>>32|1))
 	n := 1500
 	if testing.Short() {

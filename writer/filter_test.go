@@ -4,15 +4,12 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/hutong/hutong/ledger"
 )
 
 func TestIDFilterNoFalseNegativesAndFewFalsePositives(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 1))
+	rng := rand.New(rand.NewPCG(testSeed(t), 1))
 	newID := func() ledger.ID {
 		var id ledger.ID
 		binary.LittleEndian.PutUint64(id[:8], rng.Uint64())

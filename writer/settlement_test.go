@@ -17,8 +17,7 @@ import (
 // commit from many goroutines, and checks that every committed payment is
 // in exactly one window and every window holds exactly its payments.
 func TestCloseWindowsUnderLoad(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	seed := writer.Seed(t)
 	w := openWriter(t, openStore(t, t.TempDir()), writer.Config{CheckpointInterval: 10 * time.Millisecond})
 	ps := []string{"a", "b", "c", "d"}
 	for i, p := range ps {

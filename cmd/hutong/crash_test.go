@@ -22,7 +22,6 @@ import (
 )
 
 var (
-	crashSeed   = flag.Uint64("crash.seed", 0, "seed of TestCrashRecovery (0: from the clock)")
 	crashRounds = flag.Int("crash.rounds", 20, "SIGKILLs in TestCrashRecovery")
 )
 
@@ -204,11 +203,7 @@ func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills a real process; skipped with -short")
 	}
-	seed := *crashSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (rerun with -crash.seed=%d)", seed, seed)
+	seed := testSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	bin := buildHutong(t)
 	dir := filepath.Join(t.TempDir(), "data")
