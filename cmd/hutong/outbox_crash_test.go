@@ -22,10 +22,7 @@ import (
 	"time"
 )
 
-var (
-	outboxSeed   = flag.Uint64("outbox.seed", 0, "seed of TestOutboxCrash (0: from the clock)")
-	outboxRounds = flag.Int("outbox.rounds", 20, "SIGKILLs in TestOutboxCrash")
-)
+var outboxRounds = flag.Int("outbox.rounds", 20, "SIGKILLs in TestOutboxCrash")
 
 const transfersType = "application/vnd.interoperability.transfers+json;version=1.1"
 
@@ -195,11 +192,7 @@ func TestOutboxCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills a real process; skipped with -short")
 	}
-	seed := *outboxSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (rerun with -outbox.seed=%d)", seed, seed)
+	seed := testSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	bin := buildHutong(t)
 	dir := filepath.Join(t.TempDir(), "data")
@@ -250,9 +243,9 @@ func TestOutboxCrash(t *testing.T) {
 					tr := &sentTransfer{id: uuid(wrng), payer: ids[i], payee: ids[(i+1+wrng.IntN(len(ids)-1))%len(ids)]}
 					body, _ := json.Marshal(map[string]any{
 						"transferId": tr.id, "payerFsp": tr.payer, "payeeFsp": tr.payee,
-						"amount":     map[string]string{"currency": "JPY", "amount": fmt.Sprint(1 + wrng.IntN(100))},
-						"ilpPacket":  "AYIBgQAAAAAAAASwNGxldmVsb25lLmRmc3AxLm1lci45T2RTOF81MDdqUUZERmZlakgyOVc4bXFmNEpLMHlGTFGCAUBQU0svMS4wCk5vbmNlOiB1SXlweUYzY3pYSXBFdzVVc05TYWh3CkVuY3J5cHRpb246IG5vbmUKUGF5bWVudC1JZDogMTMyMzZhM2ItOGZhOC00MTYzLTg0NDctNGMzZWQzZGE5OGE3",
-						"condition":  condition(tr.id), "expiration": stamp(time.Now().Add(8 * time.Second)),
+						"amount":    map[string]string{"currency": "JPY", "amount": fmt.Sprint(1 + wrng.IntN(100))},
+						"ilpPacket": "AYIBgQAAAAAAAASwNGxldmVsb25lLmRmc3AxLm1lci45T2RTOF81MDdqUUZERmZlakgyOVc4bXFmNEpLMHlGTFGCAUBQU0svMS4wCk5vbmNlOiB1SXlweUYzY3pYSXBFdzVVc05TYWh3CkVuY3J5cHRpb246IG5vbmUKUGF5bWVudC1JZDogMTMyMzZhM2ItOGZhOC00MTYzLTg0NDctNGMzZWQzZGE5OGE3",
+						"condition": condition(tr.id), "expiration": stamp(time.Now().Add(8 * time.Second)),
 					})
 					mu.Lock()
 					sent = append(sent, tr)
