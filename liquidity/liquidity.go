@@ -159,7 +159,9 @@ func (c *Config) fill() {
 	}
 }
 
-// Sender delivers webhooks; *callback.Sender is one. Send must not block.
+// Sender delivers webhooks; *outbox.Outbox, which stores each before it is
+// delivered, and *callback.Sender are. Send is called from the Monitor's
+// own goroutine: it may wait for a store, never for a delivery.
 type Sender interface {
 	Send(*callback.Request)
 }
