@@ -172,9 +172,8 @@ func (s *Sender) record(f *Failure, block bool) {
 			s.stats.unrecorded.Add(1)
 			s.log.Warn("callback: failed and not stored: too many failures waiting to be stored",
 				"to", f.To, "type", f.Kind, "method", f.Method, "path", f.Path, "err", f.LastError)
-			if f.done != nil {
-				f.done()
-			}
+			// Done is not called: its owner keeps the request and sends
+			// it again after a restart.
 		}
 		return
 	}

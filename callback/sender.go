@@ -69,10 +69,13 @@ type Request struct {
 	// Body is sent byte for byte; nil for a GET.
 	Body []byte
 	// Done, when set, is called once the request is delivered or once its
-	// failure is stored (or dropped, counted and logged, when the store of
-	// failures is backed up); never when the Sender gives the request up
-	// at Close, which then records no failure for it: its owner keeps it
-	// and sends it again after a restart. Done must not block.
+	// failure is stored, and for a recipient that is no participant id
+	// (it can never be delivered; it is logged and counted). It is not
+	// called when the failure could not be stored (the store of failures
+	// backed up or failing), nor when the Sender gives the request up at
+	// Close, which then records no failure for it: in those cases its
+	// owner keeps it and sends it again after a restart. Done must not
+	// block.
 	Done func()
 }
 

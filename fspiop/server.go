@@ -32,6 +32,10 @@ const DefaultMaxBody = 128 << 10
 // parties.
 const MaxBatchBody = 4 << 20
 
+// maxMaxBody is the largest Options.MaxBody: a body, its headers and the
+// rest of its outbox record fit in a store.Message.
+const maxMaxBody = store.MaxMessage / 2
+
 // DefaultHub is the FSPIOP-Source of the messages the hub writes itself:
 // the participant id the ledger keeps the hub's accounts under.
 const DefaultHub = ledger.HubID
@@ -77,6 +81,9 @@ type Outbox interface {
 	// commit as the command that owes them (writer.Owe); they are
 	// delivered once that commit is durable.
 	Owe(rs ...*callback.Request) []store.Message
+	// Err is not nil once a message could not be stored: no request is
+	// then answered as taken.
+	Err() error
 }
 
 // Server serves the FSPIOP API over fasthttp: Handle serves a request,
@@ -121,6 +128,11 @@ func New(o Options) (*Server, error) {
 	if o.Retention < 0 || o.PruneEvery < 0 {
 		return nil, errors.New("fspiop: Retention and PruneEvery must not be negative")
 	}
+	if o.MaxBody > maxMaxBody {
+		// A forwarded body is stored with its headers as one outbox
+		// message, which a store takes up to store.MaxMessage.
+		return nil, fmt.Errorf("fspiop: MaxBody %d is more than %d", o.MaxBody, maxMaxBody)
+	}
 	s := &Server{
 		w: o.Writer, dir: o.Directory, out: o.Outbox, stop: make(chan struct{}),
 		clk: o.Clock, log: o.Logger, hub: o.Hub, maxBody: o.MaxBody, timeout: o.Timeout,
@@ -147,8 +159,12 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("fspiop: %w", err)
 	}
 	if o.Undelivered != nil {
-		s.bg.Add(1)
-		go s.undeliveredLoop(o.Undelivered)
+		// A few at once: each waits for a durable commit, and one
+		// participant's failures must not hold up another's.
+		for range undeliveredWorkers {
+			s.bg.Add(1)
+			go s.undeliveredLoop(o.Undelivered)
+		}
 	}
 	return s, nil
 }
@@ -299,6 +315,12 @@ func (s *Server) Handle(rc *fasthttp.RequestCtx) {
 	c.ctx = context.Background()
 	if e := rt.fn(s, c); e != nil {
 		s.reject(c, e)
+		return
+	}
+	if err := s.out.Err(); err != nil {
+		// What the request owes may not be stored: it is not taken, and
+		// the sender resends it once the hub is back.
+		s.reject(c, &Error{Status: http.StatusServiceUnavailable, Code: "2003", Detail: "the hub cannot store messages; resend later", Err: err})
 		return
 	}
 	if rt.kind == isRequest {

@@ -11,6 +11,9 @@ import (
 	"github.com/hutong/hutong/store"
 )
 
+// undeliveredWorkers is how many undelivered messages are handled at once.
+const undeliveredWorkers = 4
+
 // undeliveredLoop tells the senders of undelivered requests until Close.
 func (s *Server) undeliveredLoop(failures <-chan *callback.Failure) {
 	defer s.bg.Done()

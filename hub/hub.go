@@ -90,7 +90,7 @@ type Config struct {
 
 // undeliveredQueue is how many undelivered messages may wait for the FSPIOP
 // API to tell their senders.
-const undeliveredQueue = 4096
+const undeliveredQueue = 16384
 
 // Hub is a running switch.
 type Hub struct {

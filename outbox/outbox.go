@@ -142,6 +142,7 @@ type Outbox struct {
 
 	stored, delivered, recovered, corrupt, unstored atomic.Uint64
 	owed                                            atomic.Int64
+	failed                                          atomic.Pointer[error] // the first store that failed
 }
 
 // Open returns an outbox over st that hands messages to send. It reads
@@ -210,8 +211,10 @@ func (o *Outbox) Start(ctx context.Context) error {
 
 var errStop = errors.New("stop")
 
-// Send stores r durably, then hands it to the Sender. When it cannot be
-// stored, it is logged, counted and sent from memory all the same.
+// Send stores r durably and hands it to the Sender. When it cannot be
+// stored, it is logged, counted and sent from memory all the same, and Err
+// reports the failure from then on: a caller that must not answer before
+// its messages are stored checks Err.
 func (o *Outbox) Send(r *callback.Request) {
 	if err := o.SendAll(context.Background(), r); err != nil {
 		o.log.Error("outbox: message not stored; sent without a durable copy", "to", r.To, "method", r.Method, "path", r.Path, "err", err)
@@ -240,6 +243,7 @@ func (o *Outbox) SendAll(ctx context.Context, rs ...*callback.Request) error {
 	err := o.st.AppendOwed(ctx, msgs)
 	if err != nil {
 		o.unstored.Add(uint64(len(rs)))
+		o.failed.CompareAndSwap(nil, &err)
 	} else {
 		o.stored.Add(uint64(len(rs)))
 	}
@@ -360,6 +364,17 @@ func (o *Outbox) remover(remove <-chan uint64) {
 			o.log.Error("outbox: remove delivered messages", "count", len(ids), "err", err)
 		}
 	}
+}
+
+// Err returns the first error storing a message met, or nil. The store is
+// then not to be trusted with the next (the ledger writer stops on a failed
+// commit too): callers answer their requests with an error until the
+// process restarts.
+func (o *Outbox) Err() error {
+	if p := o.failed.Load(); p != nil {
+		return fmt.Errorf("outbox: a message could not be stored: %w", *p)
+	}
+	return nil
 }
 
 // Stats returns the outbox's counters.

@@ -304,3 +304,51 @@ func BenchmarkAppend(b *testing.B) {
 		buf = outbox.Append(buf[:0], r)
 	}
 }
+
+// TestManyHeaderValues: whatever Append writes, Decode reads, however many
+// header values a participant sent.
+func TestManyHeaderValues(t *testing.T) {
+	vs := make([]string, 5000)
+	for i := range vs {
+		vs[i] = "1"
+	}
+	r := &callback.Request{To: "dfsp2", Kind: callback.Quotes, Method: http.MethodPost, Path: "/quotes",
+		Header: http.Header{"X-Forwarded-For": vs}, Body: []byte("{}")}
+	got, err := outbox.Decode(outbox.Append(nil, r))
+	if err != nil || !reflect.DeepEqual(got, r) {
+		t.Fatalf("Decode(Append(r)) = %v; want r back", err)
+	}
+}
+
+// failing fails every store of messages.
+type failing struct{ store.Store }
+
+var errDisk = errors.New("disk unplugged")
+
+func (failing) AppendOwed(context.Context, []store.Message, ...*journal.Entry) error { return errDisk }
+
+// TestStoreFails: a message that could not be stored is still sent, the
+// caller is told, and Err reports it from then on.
+func TestStoreFails(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	snd := &sender{t: t}
+	o, err := outbox.Open(t.Context(), failing{st}, snd, outbox.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if err := o.Err(); err != nil {
+		t.Fatalf("Err before any failure = %v", err)
+	}
+	if err := o.SendAll(t.Context(), request(0)); !errors.Is(err, errDisk) {
+		t.Errorf("SendAll = %v, want the store's error", err)
+	}
+	o.Send(request(1))
+	if err := o.Err(); !errors.Is(err, errDisk) {
+		t.Errorf("Err = %v, want the store's error", err)
+	}
+	if s := o.Stats(); len(snd.got) != 2 || s.Unstored != 2 {
+		t.Errorf("sent %d, Stats %+v; want both sent, 2 unstored", len(snd.got), s)
+	}
+}

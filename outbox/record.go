@@ -13,10 +13,6 @@ import (
 // version is the record format this package writes and reads.
 const version = 1
 
-// maxHeaders bounds the header names and values a record may hold, so that
-// a damaged count cannot make Decode allocate without limit.
-const maxHeaders = 1024
-
 // Append appends r's record to b and returns the result. Done is not kept.
 func Append(b []byte, r *callback.Request) []byte {
 	strs := [...]string{r.To, string(r.Kind), r.Method, r.Path,
@@ -143,11 +139,14 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
+// count reads a count of items of at least a byte each: a damaged count
+// larger than the bytes left is corrupt, so Decode never allocates beyond
+// the record's own size.
 func (d *decoder) count() int {
 	v := d.uvarint()
-	if v > maxHeaders {
+	if v > uint64(len(d.b)) {
 		if d.err == nil {
-			d.err = fmt.Errorf("count %d over %d", v, maxHeaders)
+			d.err = fmt.Errorf("count %d with %d bytes left", v, len(d.b))
 		}
 		return 0
 	}
