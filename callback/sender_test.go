@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong/clock"
+	"github.com/hutong/hutong/internal/testseed"
 	"github.com/hutong/hutong/store"
 )
 
@@ -850,7 +851,7 @@ func TestFailuresPaging(t *testing.T) {
 // TestScanAfter checks the prefix walk against a sorted list, on random
 // keys.
 func TestScanAfter(t *testing.T) {
-	rng := rand.New(rand.NewPCG(testSeed(t), 0))
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 0))
 	kv, _ := openStore(t, t.TempDir())
 	ctx := context.Background()
 	var keys []string

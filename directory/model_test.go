@@ -2,6 +2,7 @@ package directory
 
 import (
 	"errors"
+	"github.com/hutong/hutong/internal/testseed"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -13,7 +14,7 @@ import (
 // after every step checks it against a plain map: every party's lookup
 // and every FSP's list.
 func TestRandomOps(t *testing.T) {
-	seed := testSeed(t)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 
 	d, clk, _ := newDirectory(t)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong/fspiop"
+	"github.com/hutong/hutong/internal/testseed"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/money"
 	"github.com/hutong/hutong/sim"
@@ -983,7 +984,7 @@ func TestCloseWithUnusedConnection(t *testing.T) {
 // TestConcurrentPayments runs payments in every direction at once; the
 // positions must end as their sum.
 func TestConcurrentPayments(t *testing.T) {
-	rng := rand.New(rand.NewPCG(testSeed(t), 0))
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 0))
 	e := newEnv(t)
 	fsps := []*sim.FSP{
 		e.addFSP("cc-a", "10000", "10000", nil),

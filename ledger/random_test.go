@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hutong/hutong/internal/testseed"
 	"github.com/hutong/hutong/ledger"
 )
 
@@ -24,7 +25,7 @@ var (
 // they agree and that the ledger's invariants hold. It then replays the
 // encoded commands through a fresh ledger and compares the result.
 func TestRandomized(t *testing.T) {
-	seed := testSeed(t)
+	seed := testseed.Seed(t)
 	n := 20000
 	if testing.Short() {
 		n = 3000

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hutong/hutong/internal/testseed"
 	"github.com/hutong/hutong/ledger"
 )
 
@@ -26,8 +27,8 @@ import (
 // lockstep; at the end it replays the encoded commands through a fresh
 // ledger, which must reach the same state.
 func TestSettlementRandomized(t *testing.T) {
-	seeds := []uint64{*seedFlag} // -seed runs that one
-	if *seedFlag == 0 {
+	seeds := []uint64{testseed.Given()} // -seed runs that one
+	if testseed.Given() == 0 {
 		n := 6
 		if testing.Short() {
 			n = 2

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/hutong/hutong/internal/testseed"
 	"github.com/hutong/hutong/ledger"
 )
 
@@ -128,7 +129,7 @@ func randAmount(r *rand.Rand) int64 {
 }
 
 func TestLevelOfRandom(t *testing.T) {
-	seed := testSeed(t)
+	seed := testseed.Seed(t)
 	r := rand.New(rand.NewPCG(seed, seed))
 	for range 20000 {
 		var ths []int

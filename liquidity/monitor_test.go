@@ -18,6 +18,7 @@ import (
 
 	"github.com/hutong/hutong/callback"
 	"github.com/hutong/hutong/clock"
+	"github.com/hutong/hutong/internal/testseed"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/store"
 	"github.com/hutong/hutong/store/pebble"
@@ -697,7 +698,7 @@ func TestOpenRefusesCorruptLevel(t *testing.T) {
 // are those of the latest positions and that the alerts tell a consistent
 // story for every account.
 func TestRandomInvariants(t *testing.T) {
-	seed := testSeed(t)
+	seed := testseed.Seed(t)
 	r := rand.New(rand.NewPCG(seed, seed))
 	configs := [][]int{nil, {50}, {1, 50, 99, 100}, {10, 20, 30, 40, 50, 60, 70, 80, 90}}
 	cfg := Config{Thresholds: configs[r.IntN(len(configs))], QueueSize: 1 + r.IntN(4)}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hutong/hutong/internal/testseed"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/settlement"
 )
@@ -18,7 +19,7 @@ import (
 // ledger had at their ends, their camt.053 form, and a reconciliation with
 // one planted difference.
 func TestRandomized(t *testing.T) {
-	seed := testSeed(t)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, seed>>32|1))
 	n := 1500
 	if testing.Short() {

@@ -5,11 +5,12 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/hutong/hutong/internal/testseed"
 	"github.com/hutong/hutong/ledger"
 )
 
 func TestIDFilterNoFalseNegativesAndFewFalsePositives(t *testing.T) {
-	rng := rand.New(rand.NewPCG(testSeed(t), 1))
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 1))
 	newID := func() ledger.ID {
 		var id ledger.ID
 		binary.LittleEndian.PutUint64(id[:8], rng.Uint64())

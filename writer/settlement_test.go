@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hutong/hutong/internal/testseed"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/writer"
 )
@@ -17,7 +18,7 @@ import (
 // commit from many goroutines, and checks that every committed payment is
 // in exactly one window and every window holds exactly its payments.
 func TestCloseWindowsUnderLoad(t *testing.T) {
-	seed := writer.Seed(t)
+	seed := testseed.Seed(t)
 	w := openWriter(t, openStore(t, t.TempDir()), writer.Config{CheckpointInterval: 10 * time.Millisecond})
 	ps := []string{"a", "b", "c", "d"}
 	for i, p := range ps {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/hutong/hutong/internal/testseed"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -192,7 +193,7 @@ func TestOutboxCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills a real process; skipped with -short")
 	}
-	seed := testSeed(t)
+	seed := testseed.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	bin := buildHutong(t)
 	dir := filepath.Join(t.TempDir(), "data")
