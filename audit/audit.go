@@ -153,7 +153,7 @@ func Verify(ctx context.Context, s store.Store, progress Progress) (Report, erro
 		if errors.As(err, &f) {
 			return r, f
 		}
-		if errors.Is(err, store.ErrCorrupt) || errors.Is(err, journal.ErrCorrupt) || errors.Is(err, ledger.ErrCorrupt) {
+		if errors.Is(err, store.ErrCorrupt) {
 			return r, &Failure{Seq: prev.Seq + 1, What: "entry does not decode", Err: err}
 		}
 		return r, err

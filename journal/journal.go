@@ -15,7 +15,6 @@ package journal
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -37,9 +36,6 @@ type Head struct {
 	Seq  uint64
 	Hash [32]byte
 }
-
-// ErrCorrupt is returned when an entry's bytes do not decode.
-var ErrCorrupt = errors.New("journal: corrupt entry")
 
 const domain = "hutong-journal-v1"
 
@@ -79,12 +75,12 @@ func Append(b []byte, e *Entry) []byte {
 }
 
 // Decode decodes an entry encoded by Append. The returned entry's Commands
-// alias b.
+// alias b. Bytes that do not decode are reported as ledger.ErrCorrupt.
 func Decode(b []byte) (Entry, error) {
 	const fixed = 8 + 32 + 8 + 32
 	var e Entry
 	if len(b) < fixed {
-		return e, fmt.Errorf("%w: %d bytes", ErrCorrupt, len(b))
+		return e, fmt.Errorf("%w: %d bytes", ledger.ErrCorrupt, len(b))
 	}
 	e.Seq = binary.BigEndian.Uint64(b)
 	copy(e.Prev[:], b[8:40])

@@ -31,8 +31,13 @@ const codecVersion = 1
 // transferVersion is the transfer record's format, which gained the window.
 const transferVersion = 2
 
-// ErrCorrupt is returned when bytes do not decode as the record they should
-// hold.
+// ErrCorrupt is the one error for corrupt data, wherever it is found: bytes
+// that do not decode as the record they should hold (a command, a transfer,
+// a journal entry), a stored record that fails its checksum, a key-value
+// record of another package that does not decode. Package journal returns it
+// as is and package store exports it as store.ErrCorrupt, so that
+// errors.Is(err, store.ErrCorrupt) holds for any of them. It is never
+// returned for a record that is merely absent.
 var ErrCorrupt = errors.New("ledger: corrupt record")
 
 const (

@@ -26,8 +26,11 @@ import (
 var ErrNotFound = errors.New("store: not found")
 
 // ErrCorrupt is returned when a stored record fails its checksum or does not
-// decode. It is never returned for a record that is merely absent.
-var ErrCorrupt = errors.New("store: corrupt record")
+// decode. It is never returned for a record that is merely absent. It is
+// ledger.ErrCorrupt, the error the journal and the ledger's codec return for
+// bytes that do not decode, so errors.Is(err, store.ErrCorrupt) holds for
+// corrupt data wherever it was found.
+var ErrCorrupt = ledger.ErrCorrupt
 
 // ErrConflict is returned by Commit when the batch's journal entry does not
 // follow the stored head: another writer, or a writer that lost track.

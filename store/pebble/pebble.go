@@ -1103,7 +1103,7 @@ func (s *Store) Journal(ctx context.Context, from uint64, fn func(*journal.Entry
 			return fmt.Errorf("journal key %x: %w", it.Key(), err)
 		}
 		if k := binary.BigEndian.Uint64(it.Key()[1:]); k != e.Seq {
-			return fmt.Errorf("%w: journal key %d holds entry %d", journal.ErrCorrupt, k, e.Seq)
+			return fmt.Errorf("%w: journal key %d holds entry %d", ledger.ErrCorrupt, k, e.Seq)
 		}
 		if err := fn(&e); err != nil {
 			return err
