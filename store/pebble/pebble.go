@@ -273,18 +273,6 @@ func (s *Store) closeAll() error {
 	return errors.Join(s.db.Close(), s.rdb.Close(), s.cdb.Close(), s.jdb.Close(), s.kdb.Close())
 }
 
-// DB returns the Pebble database holding the state, for tests that tamper
-// with it.
-func (s *Store) DB() *pebble.DB { return s.db }
-
-// JournalDB returns the Pebble database holding the journal, for tests that
-// tamper with it.
-func (s *Store) JournalDB() *pebble.DB { return s.jdb }
-
-// RecordsDB returns the Pebble database holding final transfers, for tests
-// that tamper with it.
-func (s *Store) RecordsDB() *pebble.DB { return s.rdb }
-
 var errReadOnly = errors.New("store: read-only")
 
 func owedKey(id uint64) []byte {
