@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong/clock"
-	"github.com/hutong/hutong/store"
+	storekv "github.com/hutong/hutong/store/kv"
 )
 
 // testConfig is a configuration that retries quickly.
@@ -35,7 +35,7 @@ func testConfig() Config {
 type fixture struct {
 	t   testing.TB
 	eps *Endpoints
-	kv  store.KV
+	kv  storekv.Space
 	s   *Sender
 }
 
@@ -854,7 +854,7 @@ func TestScanAfter(t *testing.T) {
 	kv, _ := openStore(t, t.TempDir())
 	ctx := context.Background()
 	var keys []string
-	var b store.KVBatch
+	var b storekv.Batch
 	randomID := func() string {
 		// Few digits in use, so that keys share long prefixes.
 		var sb strings.Builder

@@ -20,10 +20,12 @@ import (
 
 	"github.com/hutong/hutong/journal"
 	"github.com/hutong/hutong/ledger"
+	"github.com/hutong/hutong/store/kv"
 )
 
-// ErrNotFound is returned by lookups when nothing has the key.
-var ErrNotFound = errors.New("store: not found")
+// ErrNotFound is returned by lookups when nothing has the key. It is
+// kv.ErrNotFound, so the key-value space's lookups return it too.
+var ErrNotFound = kv.ErrNotFound
 
 // ErrCorrupt is returned when a stored record fails its checksum or does not
 // decode. It is never returned for a record that is merely absent. It is
@@ -142,8 +144,8 @@ type Store interface {
 
 	// KV returns the store's key-value space for records that are not
 	// money: the directory's aliases, callback endpoints, quotes, failed
-	// callbacks. It is closed with the store.
-	KV() KV
+	// callbacks (package kv lists them). It is closed with the store.
+	KV() kv.Space
 
 	// Close releases the store. Writes after Close return ErrClosed.
 	Close() error
@@ -184,41 +186,10 @@ type Message struct {
 // MaxMessage is the largest Message.Value a store accepts.
 const MaxMessage = 8 << 20
 
-// KV is a durable key-value space beside the ledger, for the switch's records
-// that are not money and so need neither the journal nor replay. Callers own
-// their keys and prefix them by kind. It is safe for concurrent use.
-type KV interface {
-	// Get returns a copy of the value under key, or ErrNotFound.
-	Get(ctx context.Context, key []byte) ([]byte, error)
-
-	// Apply writes a batch of sets and deletes atomically. With Durable, it
-	// returns once the batch survives a machine crash; without, once it
-	// survives a crash of the process.
-	Apply(ctx context.Context, b *KVBatch) error
-
-	// Scan calls fn for each key under prefix in key order, and for at most
-	// limit keys when limit > 0. Key and value are only valid during the
-	// call.
-	Scan(ctx context.Context, prefix []byte, limit int, fn func(key, value []byte) error) error
-}
-
-// KVBatch is a set of changes to a KV, applied together.
-type KVBatch struct {
-	Durable bool
-	Ops     []KVOp
-}
-
-// KVOp is one change: a set of Key to Value, or a delete when Delete is set.
-type KVOp struct {
-	Key, Value []byte
-	Delete     bool
-}
-
-// Set adds a set of key to value.
-func (b *KVBatch) Set(key, value []byte) { b.Ops = append(b.Ops, KVOp{Key: key, Value: value}) }
-
-// Delete adds a delete of key.
-func (b *KVBatch) Delete(key []byte) { b.Ops = append(b.Ops, KVOp{Key: key, Delete: true}) }
-
-// MaxKVKey is the longest key a KV accepts.
-const MaxKVKey = 1024
+// KV, KVBatch and KVOp are the key-value space's types, which live in
+// package kv; these names remain for callers not yet moved to it.
+type (
+	KV      = kv.Space
+	KVBatch = kv.Batch
+	KVOp    = kv.Op
+)
