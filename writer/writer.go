@@ -502,8 +502,21 @@ func (w *Writer) Transfer(ctx context.Context, id ledger.ID) (ledger.Transfer, e
 	return t, err
 }
 
+// Read makes the store reflect every command acknowledged before the call,
+// then calls fn with the store to read it: a read in fn sees at least that
+// state (checkpoints may store newer state while fn runs). fn must not keep
+// r after it returns. Read returns fn's error, or the writer's if the store
+// could not be brought up to date, in which case fn is not called.
+func (w *Writer) Read(ctx context.Context, fn func(r store.Reader) error) error {
+	if err := w.Checkpoint(ctx); err != nil {
+		return err
+	}
+	return fn(w.store)
+}
+
 // Checkpoint returns once the store holds the state as of every command
-// acknowledged before the call, for reads that go to the store directly.
+// acknowledged before the call, for reads that go to the store directly
+// (Read does both).
 func (w *Writer) Checkpoint(ctx context.Context) error {
 	var target uint64
 	if err := w.Query(ctx, func(*ledger.Ledger) { target = w.head.Seq }); err != nil {
