@@ -181,7 +181,7 @@ var routes = []route{
 // New returns the admin API over w. The caller keeps ownership of w and
 // closes it after the HTTP server in front of the API has shut down.
 func New(w *writer.Writer, opts Options) *Server {
-	s := &Server{w: w, ops: operate.New(w, w.Store(), nil), log: opts.Logger, maxBody: opts.MaxBody, mux: http.NewServeMux(),
+	s := &Server{w: w, ops: operate.New(w, nil), log: opts.Logger, maxBody: opts.MaxBody, mux: http.NewServeMux(),
 		endpoints: opts.Endpoints, callbacks: opts.Callbacks, alerts: opts.Alerts}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"github.com/hutong/hutong/callback"
-	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/store/kv"
 	"github.com/hutong/hutong/store/pebble"
 )
 
 // callbackKV opens a KV of its own for the callback package.
-func callbackKV(t *testing.T) store.KV {
+func callbackKV(t *testing.T) kv.Space {
 	t.Helper()
 	st, err := pebble.Open(t.TempDir(), pebble.Options{Logger: quiet})
 	if err != nil {

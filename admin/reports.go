@@ -11,6 +11,7 @@ import (
 
 	"github.com/hutong/hutong/admin/adminapi"
 	"github.com/hutong/hutong/ledger"
+	"github.com/hutong/hutong/store"
 )
 
 // Paging of a participant's transfers.
@@ -102,10 +103,13 @@ func (s *Server) participantTransfers(rw http.ResponseWriter, r *http.Request) e
 	}
 	// The store holds what the last checkpoint wrote; make it cover every
 	// transfer acknowledged so far.
-	if err := s.w.Checkpoint(r.Context()); err != nil {
+	var ts []ledger.Transfer
+	var next string
+	err = s.w.Read(r.Context(), func(st store.Reader) error {
+		var err error
+		ts, next, err = st.ParticipantTransfers(r.Context(), id, q.Get("cursor"), limit)
 		return err
-	}
-	ts, next, err := s.w.Store().ParticipantTransfers(r.Context(), id, q.Get("cursor"), limit)
+	})
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,7 @@ import (
 
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/store/kv"
 )
 
 // Kind is the kind of an outbound call, named as in Mojaloop's central
@@ -372,7 +373,7 @@ func (v *Vars) value(i int) string {
 // Endpoints holds every participant's endpoints: in memory for Resolve, and
 // in the KV. It is safe for concurrent use.
 type Endpoints struct {
-	kv store.KV
+	kv kv.Space
 
 	// wmu serializes writes, so that the memory follows the KV's order.
 	wmu sync.Mutex
@@ -390,7 +391,7 @@ func endpointKey(participant string, k Kind) []byte {
 }
 
 // OpenEndpoints loads every stored endpoint from kv.
-func OpenEndpoints(ctx context.Context, kv store.KV) (*Endpoints, error) {
+func OpenEndpoints(ctx context.Context, kv kv.Space) (*Endpoints, error) {
 	e := &Endpoints{kv: kv, byParticipant: make(map[string]*[len(kinds)]*endpoint)}
 	err := kv.Scan(ctx, []byte(endpointPrefix), 0, func(key, value []byte) error {
 		rest := key[len(endpointPrefix):]
@@ -442,7 +443,7 @@ func (e *Endpoints) SetMany(ctx context.Context, participant string, eps []Endpo
 		}
 		parsed[i] = p
 	}
-	b := store.KVBatch{Durable: true}
+	b := kv.Batch{Durable: true}
 	for _, ep := range eps {
 		b.Set(endpointKey(participant, ep.Kind), []byte(ep.Value))
 	}
@@ -547,7 +548,7 @@ func (e *Endpoints) Delete(ctx context.Context, participant string, k Kind) erro
 	if !ledger.ValidParticipantID(participant) {
 		return fmt.Errorf("%w %q", ErrInvalidParticipant, truncate(participant, 64))
 	}
-	b := store.KVBatch{Durable: true}
+	b := kv.Batch{Durable: true}
 	b.Delete(endpointKey(participant, k))
 	e.wmu.Lock()
 	defer e.wmu.Unlock()

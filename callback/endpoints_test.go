@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/store/kv"
 	"github.com/hutong/hutong/store/pebble"
 )
 
@@ -17,7 +18,7 @@ var quiet = slog.New(slog.DiscardHandler)
 
 // openStore opens a Pebble store in dir, closed when the test ends unless
 // the test closes it first through the returned function.
-func openStore(t testing.TB, dir string) (store.KV, func()) {
+func openStore(t testing.TB, dir string) (kv.Space, func()) {
 	t.Helper()
 	st, err := pebble.Open(dir, pebble.Options{Logger: quiet})
 	if err != nil {
@@ -37,7 +38,7 @@ func openStore(t testing.TB, dir string) (store.KV, func()) {
 	return st.KV(), closeFn
 }
 
-func newEndpoints(t testing.TB) (*Endpoints, store.KV) {
+func newEndpoints(t testing.TB) (*Endpoints, kv.Space) {
 	t.Helper()
 	kv, _ := openStore(t, t.TempDir())
 	eps, err := OpenEndpoints(context.Background(), kv)
@@ -287,14 +288,14 @@ func TestEndpointsPersist(t *testing.T) {
 }
 
 func TestOpenEndpointsCorrupt(t *testing.T) {
-	kv, _ := openStore(t, t.TempDir())
+	space, _ := openStore(t, t.TempDir())
 	ctx := context.Background()
-	var b store.KVBatch
+	var b kv.Batch
 	b.Set([]byte("cbe/dfsp1/"+string(TransferPut)), []byte("not a url"))
-	if err := kv.Apply(ctx, &b); err != nil {
+	if err := space.Apply(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenEndpoints(ctx, kv); !errors.Is(err, store.ErrCorrupt) {
+	if _, err := OpenEndpoints(ctx, space); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("OpenEndpoints = %v, want ErrCorrupt", err)
 	}
 }

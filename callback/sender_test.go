@@ -22,7 +22,7 @@ import (
 
 	"github.com/hutong/hutong/clock"
 	"github.com/hutong/hutong/internal/testseed"
-	"github.com/hutong/hutong/store"
+	storekv "github.com/hutong/hutong/store/kv"
 )
 
 // testConfig is a configuration that retries quickly.
@@ -36,7 +36,7 @@ func testConfig() Config {
 type fixture struct {
 	t   testing.TB
 	eps *Endpoints
-	kv  store.KV
+	kv  storekv.Space
 	s   *Sender
 }
 
@@ -855,7 +855,7 @@ func TestScanAfter(t *testing.T) {
 	kv, _ := openStore(t, t.TempDir())
 	ctx := context.Background()
 	var keys []string
-	var b store.KVBatch
+	var b storekv.Batch
 	randomID := func() string {
 		// Few digits in use, so that keys share long prefixes.
 		var sb strings.Builder

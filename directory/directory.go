@@ -87,6 +87,7 @@ import (
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/money"
 	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/store/kv"
 )
 
 // ErrNotFound is returned by Lookup and Remove when no FSP holds the party,
@@ -125,7 +126,7 @@ type Entry struct {
 // Directory maps parties to the FSPs that hold them. It is safe for
 // concurrent use.
 type Directory struct {
-	kv    store.KV
+	kv    kv.Space
 	clk   clock.Clock
 	seed  maphash.Seed
 	locks [64]sync.Mutex // striped by key suffix; each guards the read-check-write of its parties' records
@@ -133,7 +134,7 @@ type Directory struct {
 
 // New returns a directory keeping its records in kv, under "dir/", and
 // stamping them with clk's time.
-func New(kv store.KV, clk clock.Clock) *Directory {
+func New(kv kv.Space, clk clock.Clock) *Directory {
 	return &Directory{kv: kv, clk: clk, seed: maphash.MakeSeed()}
 }
 
@@ -142,7 +143,7 @@ const (
 	ownerPrefix = "dir/o/"
 	// maxSuffix bounds a readable key suffix so that the owner key, with
 	// its prefix and an FSP id of up to 32 bytes, stays under
-	// store.MaxKVKey.
+	// kv.MaxKey.
 	maxSuffix = 960
 )
 
@@ -371,7 +372,7 @@ func prepare(e Entry) (Entry, error) {
 }
 
 // put adds the writes of e's two records to b.
-func put(b *store.KVBatch, suffix string, e *Entry) {
+func put(b *kv.Batch, suffix string, e *Entry) {
 	v := appendRecord(nil, e)
 	b.Set(partyKey(suffix), v)
 	b.Set(ownerKey(e.FSP, suffix), v)
@@ -434,7 +435,7 @@ func (d *Directory) Register(ctx context.Context, e Entry) (Entry, error) {
 		}
 	}
 	e.Updated = d.now()
-	b := &store.KVBatch{Durable: true}
+	b := &kv.Batch{Durable: true}
 	put(b, suffix, &e)
 	if err := d.kv.Apply(ctx, b); err != nil {
 		return Entry{}, fmt.Errorf("directory: register %s: %w", e.Party.Type, err)
@@ -530,7 +531,7 @@ func (d *Directory) RegisterMany(ctx context.Context, es []Entry) []error {
 	if len(order) == 0 {
 		return errs
 	}
-	b := &store.KVBatch{Durable: true, Ops: make([]store.KVOp, 0, 2*len(order))}
+	b := &kv.Batch{Durable: true, Ops: make([]kv.Op, 0, 2*len(order))}
 	for _, s := range order {
 		e := writes[s]
 		put(b, s, &e)
@@ -574,7 +575,7 @@ func (d *Directory) Remove(ctx context.Context, p Party, fsp, currency string) (
 	if e.FSP != fsp {
 		return Entry{}, fmt.Errorf("remove %s for %s: %w", p.Type, fsp, ErrOwnedElsewhere)
 	}
-	b := &store.KVBatch{Durable: true}
+	b := &kv.Batch{Durable: true}
 	b.Delete(partyKey(suffix))
 	b.Delete(ownerKey(e.FSP, suffix))
 	if err := d.kv.Apply(ctx, b); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hutong/hutong/clock"
 	"github.com/hutong/hutong/store"
+	storekv "github.com/hutong/hutong/store/kv"
 	"github.com/hutong/hutong/store/pebble"
 )
 
@@ -33,7 +34,7 @@ func openStore(t testing.TB, dir string) *pebble.Store {
 
 // newDirectory returns a directory over a fresh store that is closed when
 // the test ends, and its clock.
-func newDirectory(t testing.TB) (*Directory, *clock.Fake, store.KV) {
+func newDirectory(t testing.TB) (*Directory, *clock.Fake, storekv.Space) {
 	t.Helper()
 	s := openStore(t, t.TempDir())
 	t.Cleanup(func() { s.Close() })
@@ -266,7 +267,7 @@ func TestHashedKeys(t *testing.T) {
 	var keys int
 	err = kv.Scan(ctx, []byte("dir/"), 0, func(k, _ []byte) error {
 		keys++
-		if len(k) > store.MaxKVKey {
+		if len(k) > storekv.MaxKey {
 			t.Errorf("key of %d bytes", len(k))
 		}
 		return nil
@@ -381,22 +382,22 @@ func TestRegisterMany(t *testing.T) {
 
 // faultyKV fails every Apply while fail is set.
 type faultyKV struct {
-	store.KV
+	storekv.Space
 	fail atomic.Bool
 }
 
 var errDisk = errors.New("disk on fire")
 
-func (f *faultyKV) Apply(ctx context.Context, b *store.KVBatch) error {
+func (f *faultyKV) Apply(ctx context.Context, b *storekv.Batch) error {
 	if f.fail.Load() {
 		return errDisk
 	}
-	return f.KV.Apply(ctx, b)
+	return f.Space.Apply(ctx, b)
 }
 
 func TestWriteFailure(t *testing.T) {
 	_, _, kv := newDirectory(t)
-	fkv := &faultyKV{KV: kv}
+	fkv := &faultyKV{Space: kv}
 	d := New(fkv, clock.NewFake(t0))
 	ctx := t.Context()
 	mustRegister(t, d, Entry{Party: msisdn("111"), FSP: "dfsp1"})
@@ -515,7 +516,7 @@ func TestCorruptRecord(t *testing.T) {
 		{1, 0, 0, 0, 9, 1, '1', 0},           // type code 9
 	}
 	for i, v := range bad {
-		b := &store.KVBatch{}
+		b := &storekv.Batch{}
 		b.Set(partyKey(suffix), v)
 		if err := kv.Apply(ctx, b); err != nil {
 			t.Fatal(err)

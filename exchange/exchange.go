@@ -26,7 +26,7 @@
 //
 // # Keys
 //
-// Records live in a store.KV shared with other packages, under prefixes
+// Records live in a kv.Space shared with other packages, under prefixes
 // of their own. Ids are unique within a Namespace:
 //
 //	q/<quote id>                          the record of a quote
@@ -71,9 +71,9 @@
 //
 // # Crashes
 //
-// Records are not money and are written without a sync (store.KVBatch
+// Records are not money and are written without a sync (kv.Batch
 // with Durable false), and each batch is applied whole or not at all.
-// store.KV promises that such a batch survives a crash of the process
+// kv.Space promises that such a batch survives a crash of the process
 // once Apply has returned, but not a crash of the machine (power loss,
 // kernel panic, a hypervisor's reset): that loses the batches written
 // since the KV was last synced, a tail of the most recent ones. (The
@@ -103,6 +103,7 @@ import (
 
 	"github.com/hutong/hutong/clock"
 	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/store/kv"
 )
 
 // ErrNotFound is returned by Answer and Get when no request is recorded
@@ -169,7 +170,7 @@ func (n Namespace) key(id string) (string, error) {
 	if id == "" {
 		return "", errors.New("exchange: empty id")
 	}
-	if len(prefixIndex)+8+len(p)+len(id) > store.MaxKVKey {
+	if len(prefixIndex)+8+len(p)+len(id) > kv.MaxKey {
 		return "", fmt.Errorf("exchange: id of %d bytes is too long", len(id))
 	}
 	return p + id, nil
@@ -322,7 +323,7 @@ type Stats struct {
 // Records keeps the records of exchanges in a KV. It is safe for concurrent
 // use. Open starts its pruning; Close stops it.
 type Records struct {
-	kv    store.KV
+	kv    kv.Space
 	clk   clock.Clock
 	cfg   Config
 	locks *locks
@@ -342,7 +343,7 @@ type Records struct {
 // Open returns the records kept in kv, telling the time by clk (clock.Real
 // when nil), and starts dropping those past the retention every
 // cfg.PruneEvery until Close. Zero fields of cfg take DefaultConfig's.
-func Open(kv store.KV, clk clock.Clock, cfg Config) (*Records, error) {
+func Open(kv kv.Space, clk clock.Clock, cfg Config) (*Records, error) {
 	if kv == nil {
 		return nil, errors.New("exchange: no KV")
 	}
@@ -425,7 +426,7 @@ func (r *Records) Begin(ctx context.Context, ns Namespace, id string, q Request)
 		return 0, nil, err
 	}
 	x := &Record{Requester: q.Requester, Responder: q.Responder, Fingerprint: q.Fingerprint, Made: r.clk.Now().UTC()}
-	var b store.KVBatch
+	var b kv.Batch
 	b.Set([]byte(key), x.encode())
 	b.Set(indexKey(x.Made, key), nil)
 	if err := r.kv.Apply(ctx, &b); err != nil {
@@ -468,7 +469,7 @@ func (r *Records) Answer(ctx context.Context, ns Namespace, id string, a Reply) 
 		x.State = Failed
 	}
 	x.Header, x.Body = a.Header, a.Body
-	var b store.KVBatch
+	var b kv.Batch
 	b.Set([]byte(key), x.encode())
 	if err := r.kv.Apply(ctx, &b); err != nil {
 		return "", fmt.Errorf("exchange: record the answer to %s: %w", key, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/hutong/hutong/clock"
 	"github.com/hutong/hutong/exchange"
 	"github.com/hutong/hutong/store"
+	storekv "github.com/hutong/hutong/store/kv"
 )
 
 var t0 = time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
@@ -24,7 +25,7 @@ const retention = time.Hour
 // open returns records in kv on a fake clock at t0, kept for an hour,
 // whose background pruning never runs during a test: the tests prune by
 // hand.
-func open(tb testing.TB, kv store.KV, cfg exchange.Config) (*exchange.Records, *clock.Fake) {
+func open(tb testing.TB, kv storekv.Space, cfg exchange.Config) (*exchange.Records, *clock.Fake) {
 	tb.Helper()
 	clk := clock.NewFake(t0)
 	if cfg.Retention == 0 {
@@ -350,7 +351,7 @@ func TestPrune(t *testing.T) {
 // TestPruneOrder: a pass drops the oldest records first, whatever their
 // ids and namespaces, and stops at the first one not yet due.
 func TestPruneOrder(t *testing.T) {
-	kv := &deletes{KV: newMemKV()}
+	kv := &deletes{Space: newMemKV()}
 	r, clk := open(t, kv, exchange.Config{PruneBatch: 1})
 	ctx := context.Background()
 	made := []struct {
@@ -419,7 +420,7 @@ func TestPruneStops(t *testing.T) {
 // two batches instead of waiting for the backlog.
 func TestCloseStopsLongPrune(t *testing.T) {
 	const batch, records = 2, 10
-	kv := &stallingKV{KV: newMemKV(), n: 1, stalled: make(chan struct{})}
+	kv := &stallingKV{Space: newMemKV(), n: 1, stalled: make(chan struct{})}
 	clk := clock.NewFake(t0)
 	r, err := exchange.Open(kv, clk, exchange.Config{Retention: retention, PruneEvery: time.Millisecond, PruneBatch: batch, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -584,10 +585,10 @@ func TestBadInput(t *testing.T) {
 	if _, _, err := r.Begin(ctx, exchange.Quotes, "", request("payer", "payee", "a")); err == nil {
 		t.Error("Begin with an empty id: no error")
 	}
-	if _, _, err := r.Begin(ctx, exchange.Quotes, strings.Repeat("x", store.MaxKVKey), request("payer", "payee", "a")); err == nil {
+	if _, _, err := r.Begin(ctx, exchange.Quotes, strings.Repeat("x", storekv.MaxKey), request("payer", "payee", "a")); err == nil {
 		t.Error("Begin with an id longer than a key: no error")
 	}
-	var b store.KVBatch
+	var b storekv.Batch
 	b.Set([]byte("q/bad"), []byte{1, 2})
 	if err := kv.Apply(ctx, &b); err != nil {
 		t.Fatal(err)

@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/store/kv"
 	"github.com/hutong/hutong/store/pebble"
 )
 
-// memKV is a store.KV in memory.
+// memKV is a kv.Space in memory.
 type memKV struct {
 	mu sync.Mutex // guards m
 	m  map[string][]byte
@@ -34,9 +35,9 @@ func (k *memKV) Get(_ context.Context, key []byte) ([]byte, error) {
 	return bytes.Clone(v), nil
 }
 
-func (k *memKV) Apply(_ context.Context, b *store.KVBatch) error {
+func (k *memKV) Apply(_ context.Context, b *kv.Batch) error {
 	for _, op := range b.Ops {
-		if len(op.Key) == 0 || len(op.Key) > store.MaxKVKey {
+		if len(op.Key) == 0 || len(op.Key) > kv.MaxKey {
 			return fmt.Errorf("memkv: key of %d bytes", len(op.Key))
 		}
 	}
@@ -81,10 +82,10 @@ func (k *memKV) Scan(_ context.Context, prefix []byte, limit int, fn func(key, v
 // memory, and the embedded store's.
 var backends = []struct {
 	name string
-	open func(testing.TB) store.KV
+	open func(testing.TB) kv.Space
 }{
-	{"mem", func(testing.TB) store.KV { return newMemKV() }},
-	{"pebble", func(tb testing.TB) store.KV {
+	{"mem", func(testing.TB) kv.Space { return newMemKV() }},
+	{"pebble", func(tb testing.TB) kv.Space {
 		st, err := pebble.Open(tb.TempDir(), pebble.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			tb.Fatal(err)
@@ -97,12 +98,12 @@ var backends = []struct {
 // deletes is a KV that reports the record keys each batch deletes, in
 // order.
 type deletes struct {
-	store.KV
+	kv.Space
 	mu  sync.Mutex // guards got
 	got []string
 }
 
-func (d *deletes) Apply(ctx context.Context, b *store.KVBatch) error {
+func (d *deletes) Apply(ctx context.Context, b *kv.Batch) error {
 	d.mu.Lock()
 	for _, op := range b.Ops {
 		if op.Delete && !bytes.HasPrefix(op.Key, []byte("qx/")) {
@@ -110,7 +111,7 @@ func (d *deletes) Apply(ctx context.Context, b *store.KVBatch) error {
 		}
 	}
 	d.mu.Unlock()
-	return d.KV.Apply(ctx, b)
+	return d.Space.Apply(ctx, b)
 }
 
 func (d *deletes) take() []string {
@@ -124,7 +125,7 @@ func (d *deletes) take() []string {
 // stallingKV is a KV whose scans of the time index after the first n
 // stall until their context ends: a prune with a long backlog.
 type stallingKV struct {
-	store.KV
+	kv.Space
 	mu      sync.Mutex // guards n
 	n       int
 	stalled chan struct{} // closed when a scan stalls
@@ -143,15 +144,15 @@ func (s *stallingKV) Scan(ctx context.Context, prefix []byte, limit int, fn func
 			return ctx.Err()
 		}
 	}
-	return s.KV.Scan(ctx, prefix, limit, fn)
+	return s.Space.Scan(ctx, prefix, limit, fn)
 }
 
 // slowReads is a KV whose reads take a while, so that copies of a request
 // arriving together overlap between the read and the write of Begin.
-type slowReads struct{ store.KV }
+type slowReads struct{ kv.Space }
 
 func (s slowReads) Get(ctx context.Context, key []byte) ([]byte, error) {
-	v, err := s.KV.Get(ctx, key)
+	v, err := s.Space.Get(ctx, key)
 	time.Sleep(50 * time.Microsecond)
 	return v, err
 }

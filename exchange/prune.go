@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/store/kv"
 )
 
 // errStopScan ends a scan of the index at the first key not yet due.
@@ -44,7 +44,7 @@ func (r *Records) prune(ctx context.Context) (int, error) {
 			return total, nil
 		}
 		unlock := r.locks.lockAll(keys)
-		var b store.KVBatch
+		var b kv.Batch
 		for i, key := range keys {
 			b.Delete([]byte(key))
 			b.Delete(index[i])

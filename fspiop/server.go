@@ -19,6 +19,7 @@ import (
 	"github.com/hutong/hutong/exchange"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/store/kv"
 	"github.com/hutong/hutong/writer"
 	"github.com/valyala/fasthttp"
 )
@@ -45,7 +46,7 @@ type Options struct {
 	Writer    *writer.Writer       // the ledger
 	Directory *directory.Directory // aliases and their owners
 	Outbox    Outbox               // outbound messages, kept until delivered
-	KV        store.KV             // quotes and transaction requests
+	KV        kv.Space             // quotes and transaction requests
 	Clock     clock.Clock          // default clock.Real
 	Logger    *slog.Logger         // default slog.Default()
 	// Hub is the FSPIOP-Source of the hub's own messages. Default

@@ -75,6 +75,7 @@ func newEnv(t *testing.T, tune ...func(*hub.Config)) *env {
 	for _, f := range tune {
 		f(&e.cfg)
 	}
+	e.checkNamespaces()
 	e.start()
 	t.Cleanup(func() {
 		if !e.done {

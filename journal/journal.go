@@ -10,12 +10,25 @@
 //	hash(e) = SHA-256("hutong-journal-v1" | seq u64 BE | prev[32] | time i64 BE | len u32 BE | commands)
 //
 // The first entry's prev is all zeros.
+//
+// An entry is stored as Append encodes it, a format version byte and then its
+// fields; the hash covers the fields, not the version, which only says how
+// they are laid out:
+//
+//	version 2:  2 | seq u64 BE | prev[32] | time i64 BE | hash[32] | commands
+//	version 1:      seq u64 BE | prev[32] | time i64 BE | hash[32] | commands
+//
+// Version 1 entries were written before entries carried a version. Their
+// first byte is the top byte of seq, which is 0 for any seq below 2^56 (more
+// entries than a journal will hold), so a leading 0 marks version 1 and any
+// other byte is the version. Decode reads both; a version it does not know is
+// ledger.ErrCorrupt, never read as another. The commands are
+// ledger.AppendCommand encodings, each with its own version.
 package journal
 
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -38,10 +51,10 @@ type Head struct {
 	Hash [32]byte
 }
 
-// ErrCorrupt is returned when an entry's bytes do not decode.
-var ErrCorrupt = errors.New("journal: corrupt entry")
-
 const domain = "hutong-journal-v1"
+
+// version is the entry format Append writes. Version 1 has no version byte.
+const version = 2
 
 // Seal sets e's Seq, Prev and Hash to follow head and returns the new head.
 func (e *Entry) Seal(head Head) Head {
@@ -69,8 +82,10 @@ func (e *Entry) ComputeHash() [32]byte {
 	return out
 }
 
-// Append encodes e for storage: seq, prev, time, hash, then the commands.
+// Append encodes e for storage: the version, seq, prev, time, hash, then
+// the commands.
 func Append(b []byte, e *Entry) []byte {
+	b = append(b, version)
 	b = binary.BigEndian.AppendUint64(b, e.Seq)
 	b = append(b, e.Prev[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UnixNano()))
@@ -79,12 +94,22 @@ func Append(b []byte, e *Entry) []byte {
 }
 
 // Decode decodes an entry encoded by Append. The returned entry's Commands
-// alias b.
+// alias b. Bytes that do not decode are reported as ledger.ErrCorrupt.
 func Decode(b []byte) (Entry, error) {
 	const fixed = 8 + 32 + 8 + 32
 	var e Entry
+	if len(b) == 0 {
+		return e, fmt.Errorf("%w: empty journal entry", ledger.ErrCorrupt)
+	}
+	switch b[0] {
+	case 0: // version 1: b[0] is the top byte of seq
+	case version:
+		b = b[1:]
+	default:
+		return e, fmt.Errorf("%w: journal entry of unknown version %d", ledger.ErrCorrupt, b[0])
+	}
 	if len(b) < fixed {
-		return e, fmt.Errorf("%w: %d bytes", ErrCorrupt, len(b))
+		return e, fmt.Errorf("%w: journal entry of %d bytes", ledger.ErrCorrupt, len(b))
 	}
 	e.Seq = binary.BigEndian.Uint64(b)
 	copy(e.Prev[:], b[8:40])

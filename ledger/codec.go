@@ -24,15 +24,37 @@ import (
 //	             position nw window*nw nn (participant sent received sentCount
 //	             receivedCount net)*nn no (payer payee count amount)*no
 //	             nh (state at reason)*nh
-//	Command:     op, then the fields its Op uses, in the order of Command's doc.
+//	Command:     0x00 ver op, then the fields its Op uses, in the order of
+//	             Command's doc
+//
+// Commands are the exception to the leading version byte: they were written
+// without one before version 2, starting with their op. Op 0 does not exist,
+// so a command that starts with 0x00 carries its version in the next byte and
+// one that starts with anything else is a version 1 command; versions 1 and 2
+// have the same fields. A version this code does not know is reported as
+// ErrCorrupt, never read as another one:
+//
+//	version 1:  op fields...
+//	version 2:  0x00 2 op fields...
 
 const codecVersion = 1
+
+// commandTag starts a command that carries its version; no Op is 0.
+const commandTag = 0
+
+// commandVersion is the command format AppendCommand writes.
+const commandVersion = 2
 
 // transferVersion is the transfer record's format, which gained the window.
 const transferVersion = 2
 
-// ErrCorrupt is returned when bytes do not decode as the record they should
-// hold.
+// ErrCorrupt is the one error for corrupt data, wherever it is found: bytes
+// that do not decode as the record they should hold (a command, a transfer,
+// a journal entry), a stored record that fails its checksum, a key-value
+// record of another package that does not decode. Package journal returns it
+// as is and package store exports it as store.ErrCorrupt, so that
+// errors.Is(err, store.ErrCorrupt) holds for any of them. It is never
+// returned for a record that is merely absent.
 var ErrCorrupt = errors.New("ledger: corrupt record")
 
 const (
@@ -203,7 +225,7 @@ func DecodeAccount(b []byte) (Account, error) {
 
 // AppendCommand appends the encoding of c to b.
 func AppendCommand(b []byte, c *Command) []byte {
-	b = append(b, byte(c.Op))
+	b = append(b, commandTag, commandVersion, byte(c.Op))
 	switch c.Op {
 	case OpCreateParticipant:
 		b = appendString(b, c.Participant)
@@ -262,10 +284,18 @@ func AppendCommand(b []byte, c *Command) []byte {
 }
 
 // DecodeCommand decodes one command from the front of b and returns the rest.
+// It decodes every command version, those written before commands carried
+// one included; a command of an unknown version is ErrCorrupt.
 func DecodeCommand(b []byte) (Command, []byte, error) {
 	d := decoder{b: b}
 	var c Command
 	c.Op = Op(d.byte())
+	if c.Op == commandTag && d.err == nil {
+		if v := d.byte(); v != commandVersion && d.err == nil {
+			return Command{}, nil, fmt.Errorf("%w: command: unknown version %d", ErrCorrupt, v)
+		}
+		c.Op = Op(d.byte())
+	}
 	switch c.Op {
 	case OpCreateParticipant:
 		c.Participant = d.string()

@@ -6,13 +6,13 @@ import (
 	"testing"
 
 	"github.com/hutong/hutong/clock"
-	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/store/kv"
 )
 
 // openWithIdle is open with a hook: the Monitor's goroutine calls idle each
 // time it has found nothing queued, before it waits, so that a test can
 // hold it there while it observes.
-func openWithIdle(t testing.TB, cfg Config, kv store.KV, s Sender, idle func()) *Monitor {
+func openWithIdle(t testing.TB, cfg Config, kv kv.Space, s Sender, idle func()) *Monitor {
 	t.Helper()
 	if cfg.Clock == nil {
 		cfg.Clock = clock.NewFake(t0)

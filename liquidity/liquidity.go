@@ -78,6 +78,7 @@ import (
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/money"
 	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/store/kv"
 )
 
 // ErrClosed is returned by Close when called again, and by Flush when the
@@ -306,7 +307,7 @@ func (q *fifo) pop() (batch, bool) {
 // for concurrent use.
 type Monitor struct {
 	cfg   Config
-	kv    store.KV
+	kv    kv.Space
 	send  Sender
 	log   *slog.Logger
 	stats struct {
@@ -347,7 +348,7 @@ type Monitor struct {
 // Open reads the levels stored in kv and starts the Monitor. Alerts go to
 // send; with send nil they are only recorded. Close the Monitor before the
 // Sender and before the store kv belongs to.
-func Open(ctx context.Context, cfg Config, kv store.KV, send Sender) (*Monitor, error) {
+func Open(ctx context.Context, cfg Config, kv kv.Space, send Sender) (*Monitor, error) {
 	m, err := load(ctx, cfg, kv, send)
 	if err != nil {
 		return nil, err
@@ -357,7 +358,7 @@ func Open(ctx context.Context, cfg Config, kv store.KV, send Sender) (*Monitor, 
 }
 
 // load returns a Monitor with the levels stored in kv, not yet started.
-func load(ctx context.Context, cfg Config, kv store.KV, send Sender) (*Monitor, error) {
+func load(ctx context.Context, cfg Config, kv kv.Space, send Sender) (*Monitor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -557,7 +558,7 @@ func (m *Monitor) examine(ps []ledger.Position) {
 
 // record stores alerts and the levels they set with one durable write.
 func (m *Monitor) record(alerts []Alert, levels map[account]Level) error {
-	b := store.KVBatch{Durable: true}
+	b := kv.Batch{Durable: true}
 	for i := range alerts {
 		a := &alerts[i]
 		v, err := json.Marshal(toStored(a))

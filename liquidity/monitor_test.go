@@ -21,6 +21,7 @@ import (
 	"github.com/hutong/hutong/internal/testseed"
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/store/kv"
 	"github.com/hutong/hutong/store/pebble"
 )
 
@@ -31,7 +32,7 @@ var (
 
 // openKV opens a Pebble store in dir and returns its KV and a function that
 // closes it (also called at cleanup, once).
-func openKV(t testing.TB, dir string) (store.KV, func()) {
+func openKV(t testing.TB, dir string) (kv.Space, func()) {
 	t.Helper()
 	st, err := pebble.Open(dir, pebble.Options{Logger: quiet, CacheSize: 8 << 20, MemTableSize: 4 << 20})
 	if err != nil {
@@ -79,7 +80,7 @@ func (r *recorder) sent() []*callback.Request {
 
 // open starts a Monitor on kv with a fake clock at t0 unless cfg has one,
 // closed at cleanup.
-func open(t testing.TB, cfg Config, kv store.KV, s Sender) *Monitor {
+func open(t testing.TB, cfg Config, kv kv.Space, s Sender) *Monitor {
 	t.Helper()
 	if cfg.Clock == nil {
 		cfg.Clock = clock.NewFake(t0)
@@ -564,7 +565,7 @@ func TestWebhookBody(t *testing.T) {
 }
 
 // newSender returns a callback Sender on kv that tries each callback once.
-func newSender(t *testing.T, kv store.KV) (*callback.Endpoints, *callback.Sender) {
+func newSender(t *testing.T, kv kv.Space) (*callback.Endpoints, *callback.Sender) {
 	t.Helper()
 	eps, err := callback.OpenEndpoints(context.Background(), kv)
 	if err != nil {
@@ -678,13 +679,13 @@ func TestOpenRefusesCorruptLevel(t *testing.T) {
 		{"alert/all/xyz", `{}`},
 	}
 	for _, tt := range tests {
-		kv, _ := openKV(t, t.TempDir())
-		b := store.KVBatch{}
+		space, _ := openKV(t, t.TempDir())
+		b := kv.Batch{}
 		b.Set([]byte(tt.key), []byte(tt.value))
-		if err := kv.Apply(context.Background(), &b); err != nil {
+		if err := space.Apply(context.Background(), &b); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Open(context.Background(), Config{Logger: quiet}, kv, nil); !errors.Is(err, store.ErrCorrupt) {
+		if _, err := Open(context.Background(), Config{Logger: quiet}, space, nil); !errors.Is(err, store.ErrCorrupt) {
 			t.Errorf("Open over %s = %s: %v, want ErrCorrupt", tt.key, tt.value, err)
 		}
 	}

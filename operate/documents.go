@@ -6,6 +6,7 @@ import (
 
 	"github.com/hutong/hutong/ledger"
 	"github.com/hutong/hutong/settlement"
+	"github.com/hutong/hutong/store"
 )
 
 // WindowReport returns the settlement report of a window: each
@@ -59,9 +60,18 @@ type Statement struct {
 func (o *Workflows) Statement(ctx context.Context, req StatementRequest) (Statement, error) {
 	// Make the store hold every transfer final so far, then read the
 	// settlements: any that committed before now is then in both.
-	if err := o.ledger.Checkpoint(ctx); err != nil {
-		return Statement{}, err
-	}
+	var out Statement
+	err := o.ledger.Read(ctx, func(r store.Reader) error {
+		var err error
+		out, err = o.statement(ctx, r, req)
+		return err
+	})
+	return out, err
+}
+
+// statement builds the statement req asks for from a store that holds
+// every transfer final so far.
+func (o *Workflows) statement(ctx context.Context, archive settlement.Archive, req StatementRequest) (Statement, error) {
 	now := o.clock.Now().UTC()
 	from, to := req.From, req.To
 	if to.IsZero() || to.After(now) {
@@ -94,7 +104,7 @@ func (o *Workflows) Statement(ctx context.Context, req StatementRequest) (Statem
 		return Statement{}, &EmptyRangeError{From: from, To: to}
 	}
 	st, err := settlement.BuildStatement(ctx,
-		settlement.Source{Transfers: o.archive, Settlements: settlements, Windows: windows},
+		settlement.Source{Transfers: archive, Settlements: settlements, Windows: windows},
 		settlement.StatementRequest{Participant: req.Participant, Currency: req.Currency, Account: req.Account, From: from, To: to})
 	if err != nil {
 		return Statement{}, err
@@ -111,8 +121,11 @@ func (o *Workflows) Reconcile(ctx context.Context, req settlement.ReconcileReque
 	if _, err := o.participant(ctx, req.Participant); err != nil {
 		return settlement.Reconciliation{}, err
 	}
-	if err := o.ledger.Checkpoint(ctx); err != nil {
-		return settlement.Reconciliation{}, err
-	}
-	return settlement.Reconcile(ctx, o.archive, req)
+	var out settlement.Reconciliation
+	err := o.ledger.Read(ctx, func(r store.Reader) error {
+		var err error
+		out, err = settlement.Reconcile(ctx, r, req)
+		return err
+	})
+	return out, err
 }

@@ -12,8 +12,8 @@
 // writes its result; a console or a test calls the same methods.
 //
 // Workflows reads and writes the ledger through the narrow Ledger interface
-// (writer.Writer implements it) and reads stored transfers through Archive
-// (store.Store implements it).
+// (writer.Writer implements it), and reads stored transfers through its Read,
+// which brings the store up to date first.
 //
 // Errors: a refusal about something the call named is one of the error
 // types of this package, which carry the ids and values a message needs and
@@ -29,7 +29,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong/ledger"
-	"github.com/hutong/hutong/settlement"
+	"github.com/hutong/hutong/store"
 )
 
 // Ledger is what the workflows need of the ledger's writer.
@@ -40,15 +40,9 @@ type Ledger interface {
 	// Query runs fn on the ledger's current state, which fn must not keep
 	// or change.
 	Query(ctx context.Context, fn func(*ledger.Ledger)) error
-	// Checkpoint returns once the store holds every transfer that was
-	// final when it was called.
-	Checkpoint(ctx context.Context) error
-}
-
-// Archive is what the workflows read from the store: final transfers by
-// completion time and by id. store.Store implements it.
-type Archive interface {
-	settlement.Archive
+	// Read calls fn with the store once it holds every command
+	// acknowledged before the call, every transfer final by then included.
+	Read(ctx context.Context, fn func(store.Reader) error) error
 }
 
 // Clock tells the time: statements end at now at the latest.
@@ -59,9 +53,8 @@ type Clock interface {
 // Workflows runs the operator's workflows. It holds no state of its own and
 // is safe for concurrent use.
 type Workflows struct {
-	ledger  Ledger
-	archive Archive
-	clock   Clock
+	ledger Ledger
+	clock  Clock
 }
 
 // realClock is the system's clock.
@@ -69,13 +62,13 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-// New returns the workflows over l and the stored transfers in a. clk is
-// the time statements are cut at; nil means the system's clock.
-func New(l Ledger, a Archive, clk Clock) *Workflows {
+// New returns the workflows over l. clk is the time statements are cut at;
+// nil means the system's clock.
+func New(l Ledger, clk Clock) *Workflows {
 	if clk == nil {
 		clk = realClock{}
 	}
-	return &Workflows{ledger: l, archive: a, clock: clk}
+	return &Workflows{ledger: l, clock: clk}
 }
 
 // participant reads a participant; it returns a *ParticipantNotFoundError

@@ -43,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.Close() })
-	f := &fixture{t: t, w: w, ops: operate.New(w, st, clk), clock: clk}
+	f := &fixture{t: t, w: w, ops: operate.New(w, clk), clock: clk}
 	for i, p := range []string{"a", "b", "c"} {
 		f.submit(ledger.Command{Op: ledger.OpCreateParticipant, Participant: p, Name: "Participant " + p})
 		f.submit(ledger.Command{Op: ledger.OpEnableCurrency, Participant: p, Currency: "USD"})

@@ -57,16 +57,11 @@ import (
 	"time"
 
 	"github.com/hutong/hutong/callback"
-	"github.com/hutong/hutong/journal"
 	"github.com/hutong/hutong/store"
 )
 
-// Store is what the outbox needs of the store.
-type Store interface {
-	AppendOwed(ctx context.Context, msgs []store.Message, es ...*journal.Entry) error
-	Owed(ctx context.Context, fn func(id uint64, value []byte) error) error
-	Delivered(ctx context.Context, ids ...uint64) error
-}
+// Store is what the outbox needs of the store: its side of it.
+type Store = store.Outbox
 
 // Sender delivers messages; *callback.Sender is one. Send must not block.
 type Sender interface {

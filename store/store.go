@@ -11,6 +11,12 @@
 // start the entries after the last checkpoint are replayed. Reads of the
 // stored state see it as of the last checkpoint; the writer answers for
 // what is newer.
+//
+// A backend implements Store, the union of what three kinds of caller use,
+// each of which takes only its part: Writer (the ledger writer), Reader
+// (the admin API, the operator's workflows, settlement documents, the
+// audit) and Outbox (package outbox). The key-value space beside the ledger
+// is package kv's Space, reached through Store.KV.
 package store
 
 import (
@@ -20,14 +26,19 @@ import (
 
 	"github.com/hutong/hutong/journal"
 	"github.com/hutong/hutong/ledger"
+	"github.com/hutong/hutong/store/kv"
 )
 
-// ErrNotFound is returned by lookups when nothing has the key.
-var ErrNotFound = errors.New("store: not found")
+// ErrNotFound is returned by lookups when nothing has the key. It is
+// kv.ErrNotFound, so the key-value space's lookups return it too.
+var ErrNotFound = kv.ErrNotFound
 
 // ErrCorrupt is returned when a stored record fails its checksum or does not
-// decode. It is never returned for a record that is merely absent.
-var ErrCorrupt = errors.New("store: corrupt record")
+// decode. It is never returned for a record that is merely absent. It is
+// ledger.ErrCorrupt, the error the journal and the ledger's codec return for
+// bytes that do not decode, so errors.Is(err, store.ErrCorrupt) holds for
+// corrupt data wherever it was found.
+var ErrCorrupt = ledger.ErrCorrupt
 
 // ErrConflict is returned by Commit when the batch's journal entry does not
 // follow the stored head: another writer, or a writer that lost track.
@@ -61,8 +72,29 @@ type Checkpoint struct {
 	Settlements  []ledger.Settlement
 }
 
-// Store is a storage backend.
+// Store is a storage backend: the union of the parts its callers use. A
+// backend implements Store; a caller takes the part it uses, Writer, Reader
+// or Outbox, or the key-value space, and nothing else.
 type Store interface {
+	Writer
+	Reader
+	Outbox
+
+	// KV returns the store's key-value space for records that are not
+	// money: the directory's aliases, callback endpoints, quotes, failed
+	// callbacks (package kv lists them). It is closed with the store.
+	KV() kv.Space
+
+	// Close releases the store. Writes after Close return ErrClosed.
+	Close() error
+}
+
+// Writer is the store as the ledger writer uses it, its only writer: it
+// restores the ledger from Load and the journal after it, makes each batch
+// durable with Append or AppendOwed before answering anyone, and stores the
+// resulting state with Checkpoint. It may rely on being the only caller of
+// Append, AppendOwed with entries, and Checkpoint.
+type Writer interface {
 	// Load returns the current head and the state to restore a ledger from.
 	Load(ctx context.Context) (Snapshot, error)
 
@@ -79,22 +111,32 @@ type Store interface {
 	// looking at the head.
 	AppendOwed(ctx context.Context, msgs []Message, es ...*journal.Entry) error
 
-	// Owed calls fn for every message stored by AppendOwed and not yet
-	// removed by Delivered, in id order. The value is only valid during
-	// the call.
-	Owed(ctx context.Context, fn func(id uint64, value []byte) error) error
-
-	// Delivered removes messages by id. It need not be durable: a message
-	// removed just before a crash may be listed by Owed again, and so be
-	// sent twice, never lost.
-	Delivered(ctx context.Context, ids ...uint64) error
-
 	// Checkpoint stores the state as of journal entry c.Seq, atomically.
 	// It need not be durable on return: entries after the last durable
 	// checkpoint are replayed on start. c.Seq must not pass the head or go
 	// back before the previous checkpoint.
 	Checkpoint(ctx context.Context, c *Checkpoint) error
 
+	// Journal calls fn for each entry with Seq >= from, in order: the
+	// writer replays the entries after the snapshot's checkpoint. The entry
+	// is only valid during the call.
+	Journal(ctx context.Context, from uint64, fn func(*journal.Entry) error) error
+
+	// TransferIDs calls fn with the id of every stored transfer, in no set
+	// order.
+	TransferIDs(ctx context.Context, fn func(ledger.ID) error) error
+
+	// NewFinder returns a Finder for the ledger writer's lookups.
+	NewFinder() (Finder, error)
+}
+
+// Reader is the store as its readers use it: the admin API, the operator's
+// workflows, settlement documents and the audit. They may call it at any
+// time, concurrently with the writer and each other. What they read is the
+// state as of the last checkpoint, consistent record by record but not
+// across calls; a reader that needs everything acknowledged so far asks the
+// writer first (writer.Writer.Read). None of its methods writes.
+type Reader interface {
 	// Transfer returns a transfer by id, or ErrNotFound.
 	Transfer(ctx context.Context, id ledger.ID) (ledger.Transfer, error)
 
@@ -123,27 +165,34 @@ type Store interface {
 	// to, in completion order (ties by id). The transfer is only valid
 	// during the call.
 	Completed(ctx context.Context, from, to time.Time, fn func(*ledger.Transfer) error) error
-	// Journal calls fn for each entry with Seq >= from, in order. The entry
-	// is only valid during the call.
-	Journal(ctx context.Context, from uint64, fn func(*journal.Entry) error) error
-
-	// TransferIDs calls fn with the id of every stored transfer, in no set
-	// order.
-	TransferIDs(ctx context.Context, fn func(ledger.ID) error) error
 
 	// EachTransfer calls fn for every stored transfer, in no set order.
 	EachTransfer(ctx context.Context, fn func(*ledger.Transfer) error) error
 
-	// NewFinder returns a Finder for the ledger writer's lookups.
-	NewFinder() (Finder, error)
+	// Journal calls fn for each entry with Seq >= from, in order, for the
+	// audit. The entry is only valid during the call.
+	Journal(ctx context.Context, from uint64, fn func(*journal.Entry) error) error
+}
 
-	// KV returns the store's key-value space for records that are not
-	// money: the directory's aliases, callback endpoints, quotes, failed
-	// callbacks. It is closed with the store.
-	KV() KV
+// Outbox is the store as package outbox uses it: messages owed to
+// participants are stored, listed after a restart and removed once
+// delivered. It may rely on a message stored with AppendOwed being listed by
+// Owed until Delivered removes it, across crashes: owed messages are never
+// lost, though one may be sent twice.
+type Outbox interface {
+	// AppendOwed is Writer.AppendOwed; the outbox calls it with no entries,
+	// for messages owed by anything but the ledger.
+	AppendOwed(ctx context.Context, msgs []Message, es ...*journal.Entry) error
 
-	// Close releases the store. Writes after Close return ErrClosed.
-	Close() error
+	// Owed calls fn for every message stored by AppendOwed and not yet
+	// removed by Delivered, in id order. The value is only valid during
+	// the call.
+	Owed(ctx context.Context, fn func(id uint64, value []byte) error) error
+
+	// Delivered removes messages by id. It need not be durable: a message
+	// removed just before a crash may be listed by Owed again, and so be
+	// sent twice, never lost.
+	Delivered(ctx context.Context, ids ...uint64) error
 }
 
 // Finder answers the ledger writer's lookups of final transfers: one for
@@ -181,41 +230,10 @@ type Message struct {
 // MaxMessage is the largest Message.Value a store accepts.
 const MaxMessage = 8 << 20
 
-// KV is a durable key-value space beside the ledger, for the switch's records
-// that are not money and so need neither the journal nor replay. Callers own
-// their keys and prefix them by kind. It is safe for concurrent use.
-type KV interface {
-	// Get returns a copy of the value under key, or ErrNotFound.
-	Get(ctx context.Context, key []byte) ([]byte, error)
-
-	// Apply writes a batch of sets and deletes atomically. With Durable, it
-	// returns once the batch survives a machine crash; without, once it
-	// survives a crash of the process.
-	Apply(ctx context.Context, b *KVBatch) error
-
-	// Scan calls fn for each key under prefix in key order, and for at most
-	// limit keys when limit > 0. Key and value are only valid during the
-	// call.
-	Scan(ctx context.Context, prefix []byte, limit int, fn func(key, value []byte) error) error
-}
-
-// KVBatch is a set of changes to a KV, applied together.
-type KVBatch struct {
-	Durable bool
-	Ops     []KVOp
-}
-
-// KVOp is one change: a set of Key to Value, or a delete when Delete is set.
-type KVOp struct {
-	Key, Value []byte
-	Delete     bool
-}
-
-// Set adds a set of key to value.
-func (b *KVBatch) Set(key, value []byte) { b.Ops = append(b.Ops, KVOp{Key: key, Value: value}) }
-
-// Delete adds a delete of key.
-func (b *KVBatch) Delete(key []byte) { b.Ops = append(b.Ops, KVOp{Key: key, Delete: true}) }
-
-// MaxKVKey is the longest key a KV accepts.
-const MaxKVKey = 1024
+// KV, KVBatch and KVOp are the key-value space's types, which live in
+// package kv; these names remain for callers not yet moved to it.
+type (
+	KV      = kv.Space
+	KVBatch = kv.Batch
+	KVOp    = kv.Op
+)

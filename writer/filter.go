@@ -99,7 +99,7 @@ func (f filteredFinder) FinalTransfer(id ledger.ID) (ledger.Transfer, bool, erro
 }
 
 // loadIDFilter reads the ids of the n stored transfers into a filter.
-func loadIDFilter(ctx context.Context, s store.Store, n uint64) (*idFilter, int, error) {
+func loadIDFilter(ctx context.Context, s store.Writer, n uint64) (*idFilter, int, error) {
 	f := newIDFilter(uint(n))
 	count := 0
 	err := s.TransferIDs(ctx, func(id ledger.ID) error {

@@ -182,7 +182,7 @@ const opFlush ledger.Op = 0
 // Writer owns a ledger and its store.
 type Writer struct {
 	cfg    Config
-	store  store.Store
+	store  Store
 	finder store.Finder // owned by the writer goroutine
 	ids    *idFilter    // owned by the writer goroutine
 	cpIDs  []ledger.ID  // ids the checkpoint in flight stores first; writer goroutine
@@ -246,9 +246,17 @@ type applied struct {
 	participants *map[string]ledger.Participant
 }
 
+// Store is what the writer needs of a store: its own side, and the
+// readers' side, from which it reads transfers it no longer holds and which
+// it hands to readers (Store, Read). store.Store implements it.
+type Store interface {
+	store.Writer
+	store.Reader
+}
+
 // Open restores the ledger from s and starts the writer goroutine. The
 // caller keeps ownership of s and closes it after Close.
-func Open(ctx context.Context, s store.Store, cfg Config) (*Writer, error) {
+func Open(ctx context.Context, s Store, cfg Config) (*Writer, error) {
 	cfg.fill()
 	snap, err := s.Load(ctx)
 	if err != nil {
@@ -370,7 +378,7 @@ func participantMap(l *ledger.Ledger) *map[string]ledger.Participant {
 }
 
 // Store returns the store the writer commits to, for reads.
-func (w *Writer) Store() store.Store { return w.store }
+func (w *Writer) Store() store.Reader { return w.store }
 
 // Submit applies one command and returns its result once it is durable.
 // A ledger rule the command breaks is returned as a *ledger.Error (compare
@@ -494,8 +502,21 @@ func (w *Writer) Transfer(ctx context.Context, id ledger.ID) (ledger.Transfer, e
 	return t, err
 }
 
+// Read makes the store reflect every command acknowledged before the call,
+// then calls fn with the store to read it: a read in fn sees at least that
+// state (checkpoints may store newer state while fn runs). fn must not keep
+// r after it returns. Read returns fn's error, or the writer's if the store
+// could not be brought up to date, in which case fn is not called.
+func (w *Writer) Read(ctx context.Context, fn func(r store.Reader) error) error {
+	if err := w.Checkpoint(ctx); err != nil {
+		return err
+	}
+	return fn(w.store)
+}
+
 // Checkpoint returns once the store holds the state as of every command
-// acknowledged before the call, for reads that go to the store directly.
+// acknowledged before the call, for reads that go to the store directly
+// (Read does both).
 func (w *Writer) Checkpoint(ctx context.Context) error {
 	var target uint64
 	if err := w.Query(ctx, func(*ledger.Ledger) { target = w.head.Seq }); err != nil {

@@ -992,7 +992,8 @@ func TestSubmitManyAppliesInOrderEachOnItsOwn(t *testing.T) {
 
 func TestParticipantSnapshot(t *testing.T) {
 	dir := t.TempDir()
-	w := openWriter(t, openStore(t, dir), writer.Config{})
+	st := openStore(t, dir)
+	w := openWriter(t, st, writer.Config{})
 	if _, ok := w.Participant("alpha"); ok {
 		t.Fatalf("Participant(alpha) before it exists: found")
 	}
@@ -1008,7 +1009,7 @@ func TestParticipantSnapshot(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	w2 := openWriter(t, w.Store(), writer.Config{})
+	w2 := openWriter(t, st, writer.Config{})
 	if p, ok := w2.Participant("alpha"); !ok || p.Status != ledger.StatusSuspended {
 		t.Errorf("after restart, Participant(alpha) = %+v, %v", p, ok)
 	}

@@ -7,20 +7,20 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/store/kv"
 )
 
-// kv is the store's key-value space, a database of its own under dir/kv with
+// kvSpace is the store's key-value space, a database of its own under dir/kv with
 // a write-ahead log: its records are small and written one request at a
 // time, so they are not worth a journal and a checkpoint.
-type kv struct{ s *Store }
+type kvSpace struct{ s *Store }
 
-var _ store.KV = kv{}
+var _ kv.Space = kvSpace{}
 
 // KV returns the store's key-value space.
-func (s *Store) KV() store.KV { return kv{s} }
+func (s *Store) KV() kv.Space { return kvSpace{s} }
 
-func (k kv) Get(_ context.Context, key []byte) ([]byte, error) {
+func (k kvSpace) Get(_ context.Context, key []byte) ([]byte, error) {
 	if err := k.s.readable(); err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func (k kv) Get(_ context.Context, key []byte) ([]byte, error) {
 	return out, err
 }
 
-func (k kv) Apply(_ context.Context, b *store.KVBatch) error {
+func (k kvSpace) Apply(_ context.Context, b *kv.Batch) error {
 	if err := k.s.readable(); err != nil {
 		return err
 	}
@@ -42,8 +42,8 @@ func (k kv) Apply(_ context.Context, b *store.KVBatch) error {
 	pb := k.s.kdb.NewBatch()
 	defer pb.Close()
 	for _, op := range b.Ops {
-		if len(op.Key) == 0 || len(op.Key) > store.MaxKVKey {
-			return fmt.Errorf("store: key of %d bytes, want 1 to %d", len(op.Key), store.MaxKVKey)
+		if len(op.Key) == 0 || len(op.Key) > kv.MaxKey {
+			return fmt.Errorf("store: key of %d bytes, want 1 to %d", len(op.Key), kv.MaxKey)
 		}
 		var err error
 		if op.Delete {
@@ -62,7 +62,7 @@ func (k kv) Apply(_ context.Context, b *store.KVBatch) error {
 	return pb.Commit(opts)
 }
 
-func (k kv) Scan(ctx context.Context, prefix []byte, limit int, fn func(key, value []byte) error) error {
+func (k kvSpace) Scan(ctx context.Context, prefix []byte, limit int, fn func(key, value []byte) error) error {
 	if err := k.s.readable(); err != nil {
 		return err
 	}

@@ -273,18 +273,6 @@ func (s *Store) closeAll() error {
 	return errors.Join(s.db.Close(), s.rdb.Close(), s.cdb.Close(), s.jdb.Close(), s.kdb.Close())
 }
 
-// DB returns the Pebble database holding the state, for tests that tamper
-// with it.
-func (s *Store) DB() *pebble.DB { return s.db }
-
-// JournalDB returns the Pebble database holding the journal, for tests that
-// tamper with it.
-func (s *Store) JournalDB() *pebble.DB { return s.jdb }
-
-// RecordsDB returns the Pebble database holding final transfers, for tests
-// that tamper with it.
-func (s *Store) RecordsDB() *pebble.DB { return s.rdb }
-
 var errReadOnly = errors.New("store: read-only")
 
 func owedKey(id uint64) []byte {
@@ -1103,7 +1091,7 @@ func (s *Store) Journal(ctx context.Context, from uint64, fn func(*journal.Entry
 			return fmt.Errorf("journal key %x: %w", it.Key(), err)
 		}
 		if k := binary.BigEndian.Uint64(it.Key()[1:]); k != e.Seq {
-			return fmt.Errorf("%w: journal key %d holds entry %d", journal.ErrCorrupt, k, e.Seq)
+			return fmt.Errorf("%w: journal key %d holds entry %d", ledger.ErrCorrupt, k, e.Seq)
 		}
 		if err := fn(&e); err != nil {
 			return err

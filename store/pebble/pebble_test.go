@@ -2,10 +2,12 @@ package pebble_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -211,5 +213,53 @@ func TestNotFoundIsNotCorrupt(t *testing.T) {
 	s, _ := stored(t)
 	if _, err := s.Transfer(t.Context(), ledger.ID{9}); !errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("Transfer of a missing id: %v, want ErrNotFound only", err)
+	}
+}
+
+// TestJournalVersion1 opens a journal written before entries and commands
+// carried a format version: it loads, lists and takes new entries after it.
+func TestJournalVersion1(t *testing.T) {
+	golden, err := os.ReadFile("../../journal/testdata/entries-v1.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s := open(t, dir)
+	var head journal.Head
+	for seq := uint64(1); len(golden) > 0; seq++ {
+		n := binary.BigEndian.Uint32(golden)
+		raw := golden[4 : 4+n]
+		golden = golden[4+n:]
+		e, err := journal.Decode(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head = journal.Head{Seq: e.Seq, Hash: e.Hash}
+		set(t, s.JournalDB(), binary.BigEndian.AppendUint64([]byte{'j'}, seq), raw)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	defer s.Close()
+	snap, err := s.Load(t.Context())
+	if err != nil || snap.Head != head {
+		t.Fatalf("Load of a version 1 journal: head %+v, %v; want %+v", snap.Head, err, head)
+	}
+	next := journal.Entry{Time: t0}
+	next.Seal(head)
+	if err := s.Append(t.Context(), &next); err != nil {
+		t.Fatalf("Append after version 1 entries: %v", err)
+	}
+	var prev journal.Head
+	err = s.Journal(t.Context(), 1, func(e *journal.Entry) error {
+		if e.Prev != prev.Hash || e.ComputeHash() != e.Hash {
+			return fmt.Errorf("entry %d breaks the chain", e.Seq)
+		}
+		prev = journal.Head{Seq: e.Seq, Hash: e.Hash}
+		return e.EachCommand(func(*ledger.Command) error { return nil })
+	})
+	if err != nil || prev.Seq != head.Seq+1 {
+		t.Errorf("Journal over version 1 and 2 entries: ends at %d, %v; want %d", prev.Seq, err, head.Seq+1)
 	}
 }

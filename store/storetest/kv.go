@@ -7,28 +7,29 @@ import (
 	"testing"
 
 	"github.com/hutong/hutong/store"
+	"github.com/hutong/hutong/store/kv"
 )
 
 func testKV(t *testing.T, h *harness) {
-	kv := h.s.KV()
-	if _, err := kv.Get(ctx(t), []byte("a/1")); !errors.Is(err, store.ErrNotFound) {
+	space := h.s.KV()
+	if _, err := space.Get(ctx(t), []byte("a/1")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get of a missing key: %v, want ErrNotFound", err)
 	}
-	var b store.KVBatch
+	var b kv.Batch
 	b.Durable = true
 	for _, k := range []string{"b/2", "a/2", "a/1", "a/3", "c"} {
 		b.Set([]byte(k), []byte("v"+k))
 	}
-	if err := kv.Apply(ctx(t), &b); err != nil {
+	if err := space.Apply(ctx(t), &b); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
-	got, err := kv.Get(ctx(t), []byte("a/2"))
+	got, err := space.Get(ctx(t), []byte("a/2"))
 	if err != nil || string(got) != "va/2" {
 		t.Fatalf("Get a/2 = %q, %v; want va/2", got, err)
 	}
 	scan := func(prefix string, limit int) string {
 		var out bytes.Buffer
-		err := kv.Scan(ctx(t), []byte(prefix), limit, func(k, v []byte) error {
+		err := space.Scan(ctx(t), []byte(prefix), limit, func(k, v []byte) error {
 			fmt.Fprintf(&out, "%s=%s ", k, v)
 			return nil
 		})
@@ -48,32 +49,32 @@ func testKV(t *testing.T, h *harness) {
 	}
 
 	// A batch is all or nothing: an invalid key refuses the whole batch.
-	bad := store.KVBatch{Durable: true}
+	bad := kv.Batch{Durable: true}
 	bad.Delete([]byte("a/1"))
 	bad.Set(nil, []byte("x"))
-	if err := kv.Apply(ctx(t), &bad); err == nil {
+	if err := space.Apply(ctx(t), &bad); err == nil {
 		t.Fatalf("Apply with an empty key: no error")
 	}
-	if _, err := kv.Get(ctx(t), []byte("a/1")); err != nil {
+	if _, err := space.Get(ctx(t), []byte("a/1")); err != nil {
 		t.Fatalf("a/1 after a refused batch: %v", err)
 	}
 
-	del := store.KVBatch{Durable: true}
+	del := kv.Batch{Durable: true}
 	del.Delete([]byte("a/1"))
 	del.Set([]byte("a/2"), []byte("new"))
-	if err := kv.Apply(ctx(t), &del); err != nil {
+	if err := space.Apply(ctx(t), &del); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
 	h.reopen()
-	kv = h.s.KV()
+	space = h.s.KV()
 	if got, want := scan("a/", 0), "a/2=new a/3=va/3 "; got != want {
 		t.Errorf("after reopen, Scan a/ = %q, want %q", got, want)
 	}
 	h.close()
-	if _, err := kv.Get(ctx(t), []byte("a/2")); !errors.Is(err, store.ErrClosed) {
+	if _, err := space.Get(ctx(t), []byte("a/2")); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Get after Close: %v, want ErrClosed", err)
 	}
-	if err := kv.Apply(ctx(t), &del); !errors.Is(err, store.ErrClosed) {
+	if err := space.Apply(ctx(t), &del); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Apply after Close: %v, want ErrClosed", err)
 	}
 }
