@@ -94,7 +94,7 @@ func callbackError(err error) error {
 		return badRequest(codeInvalidCursor, "cursor is not one this API issued; pass the \"next\" value of the previous page, or none for the first page")
 	case errors.Is(err, callback.ErrFailureNotFound):
 		return &apiError{status: http.StatusNotFound, code: codeFailedCallbackNotFound,
-			msg: "the participant has no failed callback with this id; it may have been redelivered already"}
+			msg: "the participant has no failed callback with this id; it may have been redelivered already, or dropped as older than the retention or beyond the most kept"}
 	case errors.Is(err, callback.ErrNoEndpoint), errors.Is(err, callback.ErrMissingValue):
 		return &apiError{status: http.StatusConflict, code: codeNoEndpoint,
 			msg: msg() + "; set the endpoint with PUT /admin/v1/participants/{id}/endpoints first"}

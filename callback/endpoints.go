@@ -44,6 +44,19 @@
 //
 // where id sorts newest first, so that the operator can read it and send it
 // again (Redeliver) once the participant is reachable.
+//
+// The list is bounded. A participant keeps at most Config.MaxFailures
+// (default 100,000): after storing new failures for it, the recorder drops
+// its oldest beyond that. A failure whose last attempt is further back than
+// Config.FailureRetention (default 30 days) is dropped by a pass that runs
+// every Config.PruneEvery (default 1 minute) in a goroutine of its own,
+// which never holds up delivery and stops at Close. Neither scans the list:
+// the id is the inverted time of the last attempt, so the expired failures
+// of a participant are the keys after the id of the cut-off time, and the
+// oldest ones the last keys of its prefix. The Sender counts each
+// participant's failures in memory, reading its keys once per process. What
+// is dropped is counted in Stats.FailuresDropped and logged, with the
+// participant, how many and why (age or count).
 package callback
 
 import (

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -126,8 +127,6 @@ type recorder struct {
 	records   chan record
 	recDone   chan struct{}
 	seq       atomic.Uint32
-	// redeliverMu makes a failure's read, delete and requeue one step.
-	redeliverMu sync.Mutex
 }
 
 // record is a failure to store, or, with f nil, a request to close ack once
@@ -219,7 +218,8 @@ func (s *Sender) recordLoop() {
 	}
 }
 
-// persist writes failures to the KV and logs them.
+// persist writes failures to the KV and logs them, then drops the oldest of
+// each recipient's beyond MaxFailures.
 func (s *Sender) persist(fs []*Failure) {
 	b := store.KVBatch{Ops: make([]store.KVOp, 0, len(fs))}
 	for _, f := range fs {
@@ -234,7 +234,12 @@ func (s *Sender) persist(fs []*Failure) {
 	// Durable: the request's owner forgets it once its failure is stored.
 	// Not the caller's context: failures are stored at Close too.
 	b.Durable = true
+	s.failMu.Lock()
 	err := s.kv.Apply(context.Background(), &b)
+	for _, f := range fs {
+		s.addLocked(f.To, 1, err)
+	}
+	s.failMu.Unlock()
 	if err != nil {
 		s.stats.unrecorded.Add(uint64(len(fs)))
 		s.log.Error("callback: store failed callbacks", "count", len(fs), "err", err)
@@ -248,6 +253,14 @@ func (s *Sender) persist(fs []*Failure) {
 			"attempts", f.Attempts, "status", f.LastStatus, "err", f.LastError, "id", id)
 		if f.done != nil && err == nil {
 			f.done()
+		}
+	}
+	if err != nil {
+		return
+	}
+	for i, f := range fs {
+		if i == 0 || !slices.ContainsFunc(fs[:i], func(g *Failure) bool { return g.To == f.To }) {
+			s.prune(context.Background(), f.To, time.Time{}, writePruneBatches)
 		}
 	}
 }
@@ -278,7 +291,9 @@ func (s *Sender) flush(ctx context.Context) error {
 // Failures returns participant's failed callbacks, newest first, at most
 // limit of them (50 when limit is not positive), starting after cursor (""
 // for the first page). It returns the cursor of the next page, "" when there
-// is none. It sees every failure recorded before the call.
+// is none. It sees every failure recorded before the call and not dropped
+// since (past Config.FailureRetention or beyond Config.MaxFailures); the
+// cursor stays valid when the failures around it are dropped.
 func (s *Sender) Failures(ctx context.Context, participant, cursor string, limit int) ([]Failure, string, error) {
 	if !ledger.ValidParticipantID(participant) {
 		return nil, "", fmt.Errorf("%w %q", ErrInvalidParticipant, truncate(participant, 64))
@@ -358,9 +373,11 @@ func (s *Sender) Failure(ctx context.Context, participant, id string) (Failure, 
 // Redeliver sends a failed callback again, to the recipient's endpoint as it
 // is now, and removes its record; if it fails again it is recorded anew. It
 // returns ErrFailureNotFound when there is no such record (a second
-// Redeliver of the same one included), an error wrapping ErrNoEndpoint or
-// ErrMissingValue when it cannot be addressed, and ErrQueueFull or ErrClosed
-// when it cannot be queued; the record is kept in every one of these cases.
+// Redeliver of the same one included, and one dropped past
+// Config.FailureRetention or beyond Config.MaxFailures), an error wrapping
+// ErrNoEndpoint or ErrMissingValue when it cannot be addressed, and
+// ErrQueueFull or ErrClosed when it cannot be queued; the record is kept in
+// every one of these cases.
 func (s *Sender) Redeliver(ctx context.Context, participant, failureID string) error {
 	if !ledger.ValidParticipantID(participant) || !validID(failureID) {
 		return ErrFailureNotFound
@@ -368,8 +385,10 @@ func (s *Sender) Redeliver(ctx context.Context, participant, failureID string) e
 	if err := s.flush(ctx); err != nil {
 		return err
 	}
-	s.redeliverMu.Lock()
-	defer s.redeliverMu.Unlock()
+	// Held to the end: a pruning pass cannot drop the record between its
+	// read and its removal, nor see it restored after it was dropped.
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
 	key := failureKey(participant, failureID)
 	raw, err := s.kv.Get(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
@@ -389,13 +408,17 @@ func (s *Sender) Redeliver(ctx context.Context, participant, failureID string) e
 	}
 	var del store.KVBatch
 	del.Delete(key)
-	if err := s.kv.Apply(ctx, &del); err != nil {
+	err = s.kv.Apply(ctx, &del)
+	s.addLocked(participant, -1, err)
+	if err != nil {
 		return fmt.Errorf("callback: remove failed callback %s of %s: %w", failureID, participant, err)
 	}
 	if err := s.enqueue(&job{req: r, url: url, first: s.cfg.Clock.Now()}); err != nil {
 		var put store.KVBatch
 		put.Set(key, raw)
-		if perr := s.kv.Apply(context.Background(), &put); perr != nil {
+		perr := s.kv.Apply(context.Background(), &put)
+		s.addLocked(participant, 1, perr)
+		if perr != nil {
 			s.log.Error("callback: restore failed callback", "to", participant, "id", failureID, "err", perr)
 		}
 		return err

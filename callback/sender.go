@@ -110,8 +110,21 @@ type Config struct {
 	// mutual TLS and the authorities participants' servers are checked
 	// against. Default: the system's roots, no client certificate.
 	TLS *tls.Config
-	// Clock stamps failures. Default clock.Real{}. Retry waits use real
-	// timers whatever the clock.
+	// FailureRetention is how long a failed callback stays listed for the
+	// operator: one whose Last time is further back than this, by the
+	// Clock, is dropped by the next pruning pass. Default 30 days.
+	FailureRetention time.Duration
+	// MaxFailures is the most failed callbacks kept for one participant:
+	// once more are stored, the oldest beyond it are dropped. Default
+	// 100,000.
+	MaxFailures int
+	// PruneEvery is how often a pass drops, for every participant, the
+	// failed callbacks past FailureRetention (and any beyond MaxFailures
+	// left by an earlier run). Default 1 minute.
+	PruneEvery time.Duration
+	// Clock stamps failures and tells their age against
+	// FailureRetention. Default clock.Real{}. Retry waits and PruneEvery
+	// use real timers whatever the clock.
 	Clock clock.Clock
 	// Logger receives a warning for every failed callback. Default
 	// slog.Default().
@@ -133,8 +146,13 @@ func DefaultConfig() Config {
 		Concurrency: 64,
 		QueueSize:   16384,
 		QueueBytes:  64 << 20,
-		Clock:       clock.Real{},
-		Logger:      slog.Default(),
+		// An outage of weeks stays listed for the operator; the bound
+		// caps what one participant's failures take of the store.
+		FailureRetention: 30 * 24 * time.Hour,
+		MaxFailures:      100_000,
+		PruneEvery:       time.Minute,
+		Clock:            clock.Real{},
+		Logger:           slog.Default(),
 	}
 }
 
@@ -156,6 +174,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("callback: QueueSize %d is negative", c.QueueSize)
 	case c.QueueBytes < 0:
 		return fmt.Errorf("callback: QueueBytes %d is negative", c.QueueBytes)
+	case c.FailureRetention < 0:
+		return fmt.Errorf("callback: FailureRetention %v is negative", c.FailureRetention)
+	case c.MaxFailures < 0:
+		return fmt.Errorf("callback: MaxFailures %d is negative", c.MaxFailures)
+	case c.PruneEvery < 0:
+		return fmt.Errorf("callback: PruneEvery %v is negative", c.PruneEvery)
 	}
 	f := c
 	f.fill()
@@ -187,6 +211,15 @@ func (c *Config) fill() {
 	}
 	if c.QueueBytes == 0 {
 		c.QueueBytes = d.QueueBytes
+	}
+	if c.FailureRetention == 0 {
+		c.FailureRetention = d.FailureRetention
+	}
+	if c.MaxFailures == 0 {
+		c.MaxFailures = d.MaxFailures
+	}
+	if c.PruneEvery == 0 {
+		c.PruneEvery = d.PruneEvery
 	}
 	if c.Clock == nil {
 		c.Clock = d.Clock
@@ -314,13 +347,17 @@ type Stats struct {
 	Retried    uint64 // attempts after a callback's first
 	Failed     uint64 // callbacks given up on
 	Unrecorded uint64 // failed callbacks that could not be stored (logged only)
-	Queued     int64  // callbacks waiting in queues
-	Waiting    int64  // callbacks waiting to be retried
-	InFlight   int64  // attempts in progress
+	// FailuresDropped counts stored failures dropped past
+	// FailureRetention or beyond MaxFailures (each pass logged).
+	FailuresDropped uint64
+	Queued          int64 // callbacks waiting in queues
+	Waiting         int64 // callbacks waiting to be retried
+	InFlight        int64 // attempts in progress
 }
 
 type counters struct {
 	delivered, retried, failed, unrecorded atomic.Uint64
+	failuresDropped                        atomic.Uint64
 	queued, waiting, inFlight              atomic.Int64
 }
 
@@ -373,11 +410,18 @@ type Sender struct {
 	peers  map[string]*peer
 
 	recorder
+	pruner
 }
 
 // NewSender returns a Sender of callbacks to the endpoints in eps, recording
 // failures in kv.
 func NewSender(cfg Config, eps *Endpoints, kv store.KV) (*Sender, error) {
+	return newSender(cfg, eps, kv, nil)
+}
+
+// newSender is NewSender with the ticks of the pruning pass given: nil for
+// a ticker of cfg.PruneEvery.
+func newSender(cfg Config, eps *Endpoints, kv store.KV, tick <-chan time.Time) (*Sender, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -390,6 +434,7 @@ func NewSender(cfg Config, eps *Endpoints, kv store.KV) (*Sender, error) {
 		stop: make(chan struct{}), peers: make(map[string]*peer)}
 	s.client = newClient(&cfg, s.dial)
 	s.startRecorder()
+	s.startPruning(tick)
 	return s, nil
 }
 
@@ -711,13 +756,14 @@ func (s *Sender) failure(j *job) *Failure {
 // Stats returns the Sender's counters.
 func (s *Sender) Stats() Stats {
 	return Stats{
-		Delivered:  s.stats.delivered.Load(),
-		Retried:    s.stats.retried.Load(),
-		Failed:     s.stats.failed.Load(),
-		Unrecorded: s.stats.unrecorded.Load(),
-		Queued:     s.stats.queued.Load(),
-		Waiting:    s.stats.waiting.Load(),
-		InFlight:   s.stats.inFlight.Load(),
+		Delivered:       s.stats.delivered.Load(),
+		Retried:         s.stats.retried.Load(),
+		Failed:          s.stats.failed.Load(),
+		Unrecorded:      s.stats.unrecorded.Load(),
+		FailuresDropped: s.stats.failuresDropped.Load(),
+		Queued:          s.stats.queued.Load(),
+		Waiting:         s.stats.waiting.Load(),
+		InFlight:        s.stats.inFlight.Load(),
 	}
 }
 
@@ -725,8 +771,8 @@ func (s *Sender) Stats() Stats {
 // and waits for those queued, waiting to be retried and in flight to be
 // delivered or fail. If ctx ends first, it cancels the attempts in flight,
 // records everything left as failed and returns an error wrapping
-// ctx.Err(). Failures are all stored when Close returns. It returns
-// ErrClosed when called again.
+// ctx.Err(). Failures are all stored, and the periodic pruning pass
+// stopped, when Close returns. It returns ErrClosed when called again.
 func (s *Sender) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -754,6 +800,7 @@ func (s *Sender) Close(ctx context.Context) error {
 	}
 	close(s.stop)
 	s.workers.Wait()
+	s.stopPruning()
 	s.stopRecorder()
 	s.client.CloseIdleConnections()
 	return err

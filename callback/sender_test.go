@@ -917,6 +917,9 @@ func TestConfigValidate(t *testing.T) {
 		{"negative concurrency", Config{Concurrency: -1}, false},
 		{"negative queue", Config{QueueSize: -1}, false},
 		{"negative queue bytes", Config{QueueBytes: -1}, false},
+		{"negative failure retention", Config{FailureRetention: -1}, false},
+		{"negative max failures", Config{MaxFailures: -1}, false},
+		{"negative prune every", Config{PruneEvery: -1}, false},
 		{"max below backoff", Config{Backoff: time.Second, MaxBackoff: time.Millisecond}, false},
 		{"backoff above default max", Config{Backoff: time.Minute}, true},
 	}
