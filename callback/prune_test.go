@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hutong/hutong/clock"
+	"github.com/hutong/hutong/internal/testseed"
 	"github.com/hutong/hutong/store"
 )
 
@@ -408,7 +409,7 @@ func TestPruneConcurrent(t *testing.T) {
 // TestLastIDs checks the backward walk against a sorted list, on random
 // keys.
 func TestLastIDs(t *testing.T) {
-	rng := rand.New(rand.NewPCG(testSeed(t), 0))
+	rng := rand.New(rand.NewPCG(testseed.Seed(t), 0))
 	kv, _ := openStore(t, t.TempDir())
 	ctx := context.Background()
 	var keys []string
