@@ -14,7 +14,9 @@
 //	5 alerts           liquidity levels, from the KV; webhooks via the outbox
 //	6 writer           replays the journal; each durable batch's Event goes
 //	                   to the outbox (messages now durable) and the alerts
-//	                   (positions); expiry notices are owed in its commits
+//	                   (positions); expiry notices are owed in its commits;
+//	                   the outbox then stores every other message through it
+//	                   (CommitThrough), sharing the journal's sync
 //	7 directory, FSPIOP API (reads the failures channel), admin API, closer
 //	8 outbox.Start     sends what a crash or a shutdown left undelivered
 //	9 listeners        the APIs take requests
@@ -183,6 +185,8 @@ func Start(ctx context.Context, cfg Config) (h *Hub, err error) {
 	if h.Writer, err = writer.Open(ctx, h.Store, wc); err != nil {
 		return nil, err
 	}
+	// Messages owed by anything but the ledger share the journal's sync.
+	h.Outbox.CommitThrough(h.Writer)
 	// Positions that changed while nothing watched them: before a restart,
 	// or in the last batch before a shutdown.
 	var positions []ledger.Position

@@ -10,9 +10,11 @@
 //	                        (store.AppendOwed), and once that commit is
 //	                        durable hands their ids back (Stored), which
 //	                        sends them
-//	by anything else        Send stores it with a synced commit of its own
-//	                        (a forwarded quote, a party lookup, a liquidity
-//	                        alert), and sends it meanwhile
+//	by anything else        Send stores it (a forwarded quote, a party
+//	                        lookup, a liquidity alert) with the writer's next
+//	                        commit once CommitThrough names the writer, with a
+//	                        synced commit of its own before, and sends it
+//	                        meanwhile
 //
 // Either way it is on disk before the request that caused it is answered.
 // A message owed by anything but the ledger is sent while it is being
@@ -62,6 +64,13 @@ import (
 
 // Store is what the outbox needs of the store: its side of it.
 type Store = store.Outbox
+
+// Committer stores messages with a commit under way elsewhere;
+// *writer.Writer is one (StoreOwed puts them in its next batch, sharing the
+// journal's sync).
+type Committer interface {
+	StoreOwed(ctx context.Context, msgs []store.Message) error
+}
 
 // Sender delivers messages; *callback.Sender is one. Send must not block.
 type Sender interface {
@@ -138,6 +147,22 @@ type Outbox struct {
 	stored, delivered, recovered, corrupt, unstored atomic.Uint64
 	owed                                            atomic.Int64
 	failed                                          atomic.Pointer[error] // the first store that failed
+	committer                                       atomic.Pointer[Committer]
+}
+
+// CommitThrough makes Send and SendAll store through c from then on,
+// instead of with a synced write of their own. Should c fail (closed, say,
+// during a shutdown), they store directly as before.
+func (o *Outbox) CommitThrough(c Committer) { o.committer.Store(&c) }
+
+// commit stores msgs, through the committer when there is one.
+func (o *Outbox) commit(ctx context.Context, msgs []store.Message) error {
+	if c := o.committer.Load(); c != nil {
+		if err := (*c).StoreOwed(ctx, msgs); err == nil {
+			return nil
+		}
+	}
+	return o.st.AppendOwed(ctx, msgs)
 }
 
 // Open returns an outbox over st that hands messages to send. It reads
@@ -235,7 +260,7 @@ func (o *Outbox) SendAll(ctx context.Context, rs ...*callback.Request) error {
 		r.Done = func() { o.finish(rc, delivered) }
 		o.send.Send(r)
 	}
-	err := o.st.AppendOwed(ctx, msgs)
+	err := o.commit(ctx, msgs)
 	if err != nil {
 		o.unstored.Add(uint64(len(rs)))
 		o.failed.CompareAndSwap(nil, &err)
@@ -306,8 +331,10 @@ func (o *Outbox) Stored(msgs []store.Message) {
 		}
 	}
 	o.mu.Unlock()
-	o.stored.Add(uint64(len(msgs)))
-	o.owed.Add(int64(len(msgs)))
+	// Messages stored by Send in the same commit are not pending here:
+	// they are on their way already.
+	o.stored.Add(uint64(len(rs)))
+	o.owed.Add(int64(len(rs)))
 	for _, m := range rs {
 		o.dispatch(m.id, m.r)
 	}

@@ -150,6 +150,7 @@ type Stats struct {
 type request struct {
 	cmd   ledger.Command
 	owe   Owe                  // builds the messages a change owes, when set
+	owed  []store.Message      // messages to store with the batch (StoreOwed)
 	query func(*ledger.Ledger) // run in order instead of cmd, when set
 	res   ledger.Result
 	err   error
@@ -392,6 +393,40 @@ func (w *Writer) Submit(ctx context.Context, c ledger.Command) (ledger.Result, e
 // ledger (never for a refusal or a resend that changed nothing), with the
 // result the caller will get; it must not block or call the writer.
 type Owe func(*ledger.Result) []store.Message
+
+// StoreOwed stores msgs, messages owed by something other than a ledger
+// command, with the next batch's commit, and returns once they are durable:
+// they share the journal's sync instead of taking one of their own. They
+// are in that batch's Event too. It returns ErrOutcomeUnknown (wrapped)
+// when the commit failed, ErrClosed after Close.
+func (w *Writer) StoreOwed(ctx context.Context, msgs []store.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if w.failed.Load() {
+		return ErrFailed
+	}
+	r := requests.Get().(*request)
+	r.cmd = ledger.Command{Op: opFlush}
+	r.owed = msgs
+	if err := w.enqueue(ctx, r); err != nil {
+		*r = request{done: r.done}
+		requests.Put(r)
+		return err
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())
+	}
+	err := r.err
+	*r = request{done: r.done}
+	requests.Put(r)
+	return err
+}
 
 // SubmitOwing is Submit that also stores the messages owe builds in the same
 // durable commit as the command, and hands them to the subscribers in the
@@ -825,6 +860,7 @@ func (w *Writer) process(reqs []*request) {
 			continue
 		}
 		if r.cmd.Op == opFlush {
+			a.owed = append(a.owed, r.owed...)
 			continue
 		}
 		r.res, r.err = w.led.Apply(now, &r.cmd)

@@ -1088,3 +1088,39 @@ func TestEvents(t *testing.T) {
 		t.Errorf("events owed %q, want %q", owed, want)
 	}
 }
+
+// TestStoreOwed: messages owed by something other than a command are stored
+// with the next batch and in its Event, and StoreOwed returns once they are
+// durable.
+func TestStoreOwed(t *testing.T) {
+	var mu sync.Mutex
+	var seen []uint64
+	st := openStore(t, t.TempDir())
+	w := openWriter(t, st, writer.Config{Subscribers: []func(*writer.Event){func(ev *writer.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range ev.Owed {
+			seen = append(seen, m.ID)
+		}
+	}}})
+	msgs := []store.Message{{ID: 41, Value: []byte("quote")}, {ID: 42, Value: []byte("party")}}
+	if err := w.StoreOwed(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	kept := map[uint64]string{}
+	if err := st.Owed(context.Background(), func(id uint64, v []byte) error { kept[id] = string(v); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(kept, map[uint64]string{41: "quote", 42: "party"}) {
+		t.Errorf("store keeps %v after StoreOwed, want both", kept)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(seen, []uint64{41, 42}) {
+		t.Errorf("events owed %v, want [41 42]", seen)
+	}
+	w.Close()
+	if err := w.StoreOwed(context.Background(), msgs); !errors.Is(err, writer.ErrClosed) {
+		t.Errorf("StoreOwed after Close = %v, want ErrClosed", err)
+	}
+}
