@@ -213,17 +213,9 @@ func TestCrashRecovery(t *testing.T) {
 	h := startHub(t, bin, dir)
 	ctx := context.Background()
 	for _, p := range participants {
-		for _, step := range []struct {
-			method, path string
-			body         any
-		}{
-			{"POST", "/admin/v1/participants", map[string]string{"id": p, "name": "Crash " + p}},
-			{"POST", "/admin/v1/participants/" + p + "/currencies", map[string]string{"currency": "JPY"}},
-		} {
-			if code, err := call(ctx, step.method, h.base+step.path, step.body, nil); err != nil || code/100 != 2 {
-				t.Fatalf("%s %s: %d %v\n%s", step.method, step.path, code, err, h.logs)
-			}
-		}
+		h.admin(t,
+			adminStep{"POST", "/admin/v1/participants", map[string]string{"id": p, "name": "Crash " + p}},
+			adminStep{"POST", "/admin/v1/participants/" + p + "/currencies", map[string]string{"currency": "JPY"}})
 	}
 
 	var (
@@ -314,6 +306,23 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatalf("verify: %v\n%s", err, out)
 	}
 	t.Logf("%d operations over %d kills; %s", len(ops), *crashRounds, bytes.TrimSpace(out))
+}
+
+// adminStep is one admin API call of a test's set-up.
+type adminStep struct {
+	method, path string
+	body         any
+}
+
+// admin makes the calls in order and fails the test at the first that is
+// not answered 2xx.
+func (h *hubProc) admin(t *testing.T, steps ...adminStep) {
+	t.Helper()
+	for _, s := range steps {
+		if code, err := call(context.Background(), s.method, h.base+s.path, s.body, nil); err != nil || code/100 != 2 {
+			t.Fatalf("%s %s: %d %v\n%s", s.method, s.path, code, err, h.logs)
+		}
+	}
 }
 
 func setMaybe(mu *sync.Mutex, o *op, s string) { mu.Lock(); o.maybe = s; mu.Unlock() }

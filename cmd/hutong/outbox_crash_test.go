@@ -211,20 +211,12 @@ func TestOutboxCrash(t *testing.T) {
 	h := serve()
 	for i, p := range ids {
 		fsps[p] = startFSP(t, ctx, p, &hubURL, seed+uint64(i))
-		for _, step := range []struct {
-			method, path string
-			body         any
-		}{
-			{"POST", "/admin/v1/participants", map[string]string{"id": p, "name": "Wallet " + p}},
-			{"POST", "/admin/v1/participants/" + p + "/currencies", map[string]string{"currency": "JPY"}},
-			{"PUT", "/admin/v1/participants/" + p + "/currencies/JPY/ndc", map[string]string{"amount": "1000000000"}},
-			{"POST", "/admin/v1/participants/" + p + "/funds-in", map[string]string{"id": uuid(rng), "currency": "JPY", "amount": "1000000000"}},
-			{"PUT", "/admin/v1/participants/" + p + "/endpoints", map[string]string{"base": fsps[p].url}},
-		} {
-			if code, err := call(ctx, step.method, h.base+step.path, step.body, nil); err != nil || code/100 != 2 {
-				t.Fatalf("%s %s: %d %v\n%s", step.method, step.path, code, err, h.logs)
-			}
-		}
+		h.admin(t,
+			adminStep{"POST", "/admin/v1/participants", map[string]string{"id": p, "name": "Wallet " + p}},
+			adminStep{"POST", "/admin/v1/participants/" + p + "/currencies", map[string]string{"currency": "JPY"}},
+			adminStep{"PUT", "/admin/v1/participants/" + p + "/currencies/JPY/ndc", map[string]string{"amount": "1000000000"}},
+			adminStep{"POST", "/admin/v1/participants/" + p + "/funds-in", map[string]string{"id": uuid(rng), "currency": "JPY", "amount": "1000000000"}},
+			adminStep{"PUT", "/admin/v1/participants/" + p + "/endpoints", map[string]string{"base": fsps[p].url}})
 	}
 
 	var (
