@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/hutong/hutong/admin/adminapi"
@@ -84,7 +83,13 @@ func (s *Server) participantExists(ctx context.Context, id string) error {
 // callbackError turns the callback package's refusals into what the client
 // is told.
 func callbackError(err error) error {
-	msg := func() string { return strings.TrimPrefix(err.Error(), "callback: ") }
+	msg := func() string {
+		var m interface{ Message() string }
+		if errors.As(err, &m) {
+			return m.Message()
+		}
+		return err.Error()
+	}
 	switch {
 	case errors.Is(err, callback.ErrUnknownKind):
 		return badRequest(codeUnknownEndpointType, msg()+"; "+msgEndpointTypes)

@@ -165,24 +165,55 @@ func (k Kind) IsBase() bool {
 	return ok && kinds[i].base
 }
 
+// rule is one of the refusals below: its text for a client, which Error
+// prefixes with the package's name.
+type rule struct{ msg string }
+
+func (r *rule) Error() string { return "callback: " + r.msg }
+
 // ErrUnknownKind is returned for a kind that is not one of the constants.
-var ErrUnknownKind = errors.New("callback: unknown endpoint type")
+var ErrUnknownKind error = &rule{"unknown endpoint type"}
 
 // ErrInvalidEndpoint is returned, wrapped with the reason, for a URL an
 // endpoint cannot have.
-var ErrInvalidEndpoint = errors.New("callback: invalid endpoint")
+var ErrInvalidEndpoint error = &rule{"invalid endpoint"}
 
 // ErrInvalidParticipant is returned for a participant id that
 // ledger.ValidParticipantID refuses.
-var ErrInvalidParticipant = errors.New("callback: invalid participant id")
+var ErrInvalidParticipant error = &rule{"invalid participant id"}
 
 // ErrNoEndpoint is returned by Resolve when the participant has no endpoint
 // of the request's kind.
-var ErrNoEndpoint = errors.New("callback: no endpoint")
+var ErrNoEndpoint error = &rule{"no endpoint"}
 
 // ErrMissingValue is returned by Resolve when the endpoint's template names
 // a variable the request has no value for.
-var ErrMissingValue = errors.New("callback: template variable has no value")
+var ErrMissingValue error = &rule{"template variable has no value"}
+
+// Error is a refusal of endpoints' and Resolve's with its detail:
+// errors.Is finds its rule, one of the sentinels above, and Message is the
+// text for a client.
+type Error struct {
+	Rule   error  // ErrUnknownKind, ErrInvalidEndpoint, ...
+	Detail string // what follows the rule's text, with its separator
+}
+
+func (e *Error) Error() string { return e.Rule.Error() + e.Detail }
+
+func (e *Error) Unwrap() error { return e.Rule }
+
+// Message is the refusal without the package's name, for a client.
+func (e *Error) Message() string {
+	if r, ok := e.Rule.(*rule); ok {
+		return r.msg + e.Detail
+	}
+	return e.Error()
+}
+
+// refuse returns the refusal of rule with the detail format makes.
+func refuse(rule error, format string, args ...any) error {
+	return &Error{Rule: rule, Detail: fmt.Sprintf(format, args...)}
+}
 
 // MaxURL is the longest endpoint URL accepted, in bytes.
 const MaxURL = 2048
@@ -268,7 +299,7 @@ func parseEndpoint(k Kind, value string) (*endpoint, error) {
 		return &endpointError{kind: k, value: value, reason: fmt.Sprintf(format, args...)}
 	}
 	if !k.Valid() {
-		return nil, fmt.Errorf("%w %q", ErrUnknownKind, truncate(string(k), 64))
+		return nil, refuse(ErrUnknownKind, " %q", truncate(string(k), 64))
 	}
 	if value == "" {
 		return nil, fail("empty URL")
@@ -343,7 +374,7 @@ func (e *endpoint) expand(r *Request) (string, error) {
 		if vals[p.v] == "" {
 			v := r.Vars.value(p.v)
 			if v == "" {
-				return "", fmt.Errorf("%w: %s for %s needs {{%s}}", ErrMissingValue, r.Kind, r.To, varName(p.v))
+				return "", refuse(ErrMissingValue, ": %s for %s needs {{%s}}", r.Kind, r.To, varName(p.v))
 			}
 			vals[p.v] = url.PathEscape(v)
 		}
@@ -441,7 +472,7 @@ func (e *Endpoints) Set(ctx context.Context, participant string, k Kind, value s
 // twice, none is stored.
 func (e *Endpoints) SetMany(ctx context.Context, participant string, eps []Endpoint) error {
 	if !ledger.ValidParticipantID(participant) {
-		return fmt.Errorf("%w %q", ErrInvalidParticipant, truncate(participant, 64))
+		return refuse(ErrInvalidParticipant, " %q", truncate(participant, 64))
 	}
 	parsed := make([]*endpoint, len(eps))
 	for i, ep := range eps {
@@ -451,7 +482,7 @@ func (e *Endpoints) SetMany(ctx context.Context, participant string, eps []Endpo
 		}
 		for _, prev := range eps[:i] {
 			if prev.Kind == ep.Kind {
-				return fmt.Errorf("%w: %s is given twice", ErrInvalidEndpoint, ep.Kind)
+				return refuse(ErrInvalidEndpoint, ": %s is given twice", ep.Kind)
 			}
 		}
 		parsed[i] = p
@@ -490,7 +521,7 @@ func (e *Endpoints) SetBase(ctx context.Context, participant, base string) error
 	if _, err := parseEndpoint(Quotes, base); err != nil {
 		var ee *endpointError
 		if errors.As(err, &ee) {
-			return fmt.Errorf("%w: base %q: %s", ErrInvalidEndpoint, truncate(base, 80), ee.reason)
+			return refuse(ErrInvalidEndpoint, ": base %q: %s", truncate(base, 80), ee.reason)
 		}
 		return err
 	}
@@ -511,8 +542,11 @@ type endpointError struct {
 	value, reason string
 }
 
-func (e *endpointError) Error() string {
-	return fmt.Sprintf("%v: %s %q: %s", ErrInvalidEndpoint, e.kind, truncate(e.value, 80), e.reason)
+func (e *endpointError) Error() string { return "callback: " + e.Message() }
+
+// Message is the refusal without the package's name, for a client.
+func (e *endpointError) Message() string {
+	return fmt.Sprintf("%s: %s %q: %s", ErrInvalidEndpoint.(*rule).msg, e.kind, truncate(e.value, 80), e.reason)
 }
 
 func (e *endpointError) Unwrap() error { return ErrInvalidEndpoint }
@@ -556,10 +590,10 @@ func (e *Endpoints) List(participant string) []Endpoint {
 func (e *Endpoints) Delete(ctx context.Context, participant string, k Kind) error {
 	i, ok := kindIndex[k]
 	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownKind, truncate(string(k), 64))
+		return refuse(ErrUnknownKind, " %q", truncate(string(k), 64))
 	}
 	if !ledger.ValidParticipantID(participant) {
-		return fmt.Errorf("%w %q", ErrInvalidParticipant, truncate(participant, 64))
+		return refuse(ErrInvalidParticipant, " %q", truncate(participant, 64))
 	}
 	b := kv.Batch{Durable: true}
 	b.Delete(endpointKey(participant, k))
@@ -591,7 +625,7 @@ func (e *Endpoints) Delete(ctx context.Context, participant string, k Kind) erro
 func (e *Endpoints) Resolve(r *Request) (string, error) {
 	i, ok := kindIndex[r.Kind]
 	if !ok {
-		return "", fmt.Errorf("%w %q", ErrUnknownKind, truncate(string(r.Kind), 64))
+		return "", refuse(ErrUnknownKind, " %q", truncate(string(r.Kind), 64))
 	}
 	e.mu.RLock()
 	set := e.byParticipant[r.To]
@@ -604,7 +638,7 @@ func (e *Endpoints) Resolve(r *Request) (string, error) {
 		}
 	}
 	if ep == nil {
-		return "", fmt.Errorf("%w %s for participant %s", ErrNoEndpoint, r.Kind, r.To)
+		return "", refuse(ErrNoEndpoint, " %s for participant %s", r.Kind, r.To)
 	}
 	return ep.expand(r)
 }

@@ -339,3 +339,38 @@ func FuzzParseEndpoint(f *testing.F) {
 		}
 	})
 }
+
+// TestRefusalMessages: every refusal is found by its rule, and its Message
+// is its text without the package's name.
+func TestRefusalMessages(t *testing.T) {
+	eps, _ := newEndpoints(t)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name string
+		err  error
+		rule error
+		msg  string
+	}{
+		{"unknown kind", eps.Set(ctx, "dfsp1", Kind("NOPE"), "http://h"), ErrUnknownKind, `unknown endpoint type "NOPE"`},
+		{"bad URL", eps.Set(ctx, "dfsp1", TransferPut, "ftp://h"), ErrInvalidEndpoint, ""},
+		{"bad participant", eps.Set(ctx, "no such id!", TransferPut, "http://h"), ErrInvalidParticipant, `invalid participant id "no such id!"`},
+		{"no endpoint", func() error { _, err := eps.Resolve(&Request{To: "dfsp9", Kind: TransferPut}); return err }(), ErrNoEndpoint,
+			"no endpoint FSPIOP_CALLBACK_URL_TRANSFER_PUT for participant dfsp9"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if !errors.Is(tt.err, tt.rule) {
+				t.Fatalf("err = %v, want %v", tt.err, tt.rule)
+			}
+			var m interface{ Message() string }
+			if !errors.As(tt.err, &m) {
+				t.Fatalf("%v has no Message", tt.err)
+			}
+			if got := m.Message(); strings.HasPrefix(got, "callback:") || (tt.msg != "" && got != tt.msg) {
+				t.Errorf("Message() = %q, want %q", got, tt.msg)
+			}
+			if got, want := tt.err.Error(), "callback: "+m.Message(); got != want {
+				t.Errorf("Error() = %q, want %q", got, want)
+			}
+		})
+	}
+}

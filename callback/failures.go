@@ -296,7 +296,7 @@ func (s *Sender) flush(ctx context.Context) error {
 // cursor stays valid when the failures around it are dropped.
 func (s *Sender) Failures(ctx context.Context, participant, cursor string, limit int) ([]Failure, string, error) {
 	if !ledger.ValidParticipantID(participant) {
-		return nil, "", fmt.Errorf("%w %q", ErrInvalidParticipant, truncate(participant, 64))
+		return nil, "", refuse(ErrInvalidParticipant, " %q", truncate(participant, 64))
 	}
 	if cursor != "" && !validID(cursor) {
 		return nil, "", fmt.Errorf("%w %q", ErrInvalidCursor, truncate(cursor, 64))
