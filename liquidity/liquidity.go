@@ -1,5 +1,8 @@
 // Package liquidity warns participants, and the hub operator, when a
-// participant is using up its net debit cap.
+// participant is using up its net debit cap. It only warns: the caps,
+// collateral, funds in and out and the refusal of a payment beyond the cap
+// are the ledger's (package ledger), and the operator sets them through
+// package operate.
 //
 // A participant's use of its cap in a currency is its position plus what it
 // has reserved for payments not yet finished (ledger.Position.Balance +

@@ -5,6 +5,11 @@
 // interfaces over the stored transfers (Transfers and Archive, both
 // implemented by store.Store); nothing here changes the ledger.
 //
+// The name is the domain's, not the machinery's: settlement itself
+// (windows, nets, models and the settlement's states, each a ledger
+// command) lives in package ledger, and the operator's steps through it in
+// package operate. This package holds only the documents that record it.
+//
 // Amounts are int64 minor units everywhere in Go and are written in the
 // FSPIOP amount form of money.FormatAmount ("12.5", "0", "-3") in JSON and
 // CSV, in major units of the document's currency. ISO 20022 XML uses the
