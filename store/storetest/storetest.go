@@ -40,44 +40,63 @@ type opener func(t *testing.T, dir string) store.Store
 
 // Run runs the conformance suite against the backend that open opens.
 func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
-	tests := []struct {
+	type test struct {
 		name string
 		fn   func(*testing.T, *harness)
-	}{
-		{"EmptyLoad", testEmptyLoad},
-		{"AppendFollowsHead", testAppendFollowsHead},
-		{"AppendMany", testAppendMany},
-		{"Journal", testJournal},
-		{"CheckpointLoad", testCheckpointLoad},
-		{"FinalLeavesPending", testFinalLeavesPending},
-		{"CheckpointBounds", testCheckpointBounds},
-		{"Transfer", testTransfer},
-		{"Finder", testFinder},
-		{"FinderSnapshot", testFinderSnapshot},
-		{"ParticipantTransfers", testParticipantTransfers},
-		{"ParticipantTransfersOrder", testParticipantTransfersOrder},
-		{"ParticipantTransfersStable", testParticipantTransfersStable},
-		{"ParticipantTransfersCursor", testParticipantTransfersCursor},
-		{"Participants", testParticipants},
-		{"Accounts", testAccounts},
-		{"EachTransfer", testEachTransfer},
-		{"TransferIDs", testTransferIDs},
-		{"TransferCount", testTransferCount},
-		{"ReadsDuringCheckpoints", testReadsDuringCheckpoints},
-		{"Reopen", testReopen},
-		{"WritesAfterClose", testWritesAfterClose},
-		{"ReadsAfterClose", testReadsAfterClose},
-		{"KV", testKV},
-		{"Completed", testCompleted},
-		{"WindowsSettlements", testWindowsSettlements},
-		{"Owed", testOwed},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := &harness{t: t, open: open, dir: t.TempDir()}
-			h.reopen()
-			t.Cleanup(h.close)
-			tt.fn(t, h)
+	// Grouped by the part of the store each checks, as its callers see it.
+	parts := []struct {
+		name  string
+		tests []test
+	}{
+		{"Writer", []test{ // store.Writer: the ledger writer's side
+			{"EmptyLoad", testEmptyLoad},
+			{"AppendFollowsHead", testAppendFollowsHead},
+			{"AppendMany", testAppendMany},
+			{"Journal", testJournal},
+			{"CheckpointLoad", testCheckpointLoad},
+			{"FinalLeavesPending", testFinalLeavesPending},
+			{"CheckpointBounds", testCheckpointBounds},
+			{"Finder", testFinder},
+			{"FinderSnapshot", testFinderSnapshot},
+			{"TransferIDs", testTransferIDs},
+			{"TransferCount", testTransferCount},
+		}},
+		{"Reader", []test{ // store.Reader: reports, statements, the audit
+			{"Transfer", testTransfer},
+			{"ParticipantTransfers", testParticipantTransfers},
+			{"ParticipantTransfersOrder", testParticipantTransfersOrder},
+			{"ParticipantTransfersStable", testParticipantTransfersStable},
+			{"ParticipantTransfersCursor", testParticipantTransfersCursor},
+			{"Participants", testParticipants},
+			{"Accounts", testAccounts},
+			{"EachTransfer", testEachTransfer},
+			{"Completed", testCompleted},
+			{"WindowsSettlements", testWindowsSettlements},
+			{"ReadsDuringCheckpoints", testReadsDuringCheckpoints},
+		}},
+		{"Outbox", []test{ // store.Outbox: messages owed to participants
+			{"Owed", testOwed},
+		}},
+		{"KV", []test{ // kv.Space: the records that are not money
+			{"KV", testKV},
+		}},
+		{"Lifecycle", []test{ // every part across a reopen and after Close
+			{"Reopen", testReopen},
+			{"WritesAfterClose", testWritesAfterClose},
+			{"ReadsAfterClose", testReadsAfterClose},
+		}},
+	}
+	for _, part := range parts {
+		t.Run(part.name, func(t *testing.T) {
+			for _, tt := range part.tests {
+				t.Run(tt.name, func(t *testing.T) {
+					h := &harness{t: t, open: open, dir: t.TempDir()}
+					h.reopen()
+					t.Cleanup(h.close)
+					tt.fn(t, h)
+				})
+			}
 		})
 	}
 }
