@@ -56,6 +56,7 @@ type recordingOutbox struct {
 	mu   sync.Mutex // guards the fields below
 	next uint64
 	got  []*callback.Request
+	err  error // what Err reports
 }
 
 func (o *recordingOutbox) Send(r *callback.Request) {
@@ -78,7 +79,11 @@ func (o *recordingOutbox) Owe(rs ...*callback.Request) []store.Message {
 	return msgs
 }
 
-func (o *recordingOutbox) Err() error { return nil }
+func (o *recordingOutbox) Err() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.err
+}
 
 // take returns the messages recorded since the last take.
 func (o *recordingOutbox) take() []*callback.Request {
@@ -695,4 +700,40 @@ func TestTransferRules(t *testing.T) {
 			runSteps(t, tt.steps)
 		})
 	}
+}
+
+// TestUnstoredMessagesRefuse: once the outbox could not store a message, no
+// request is answered as taken (a sender resends it later), whatever it was.
+func TestUnstoredMessagesRefuse(t *testing.T) {
+	r := newRig(t)
+	r.out.mu.Lock()
+	r.out.err = errors.New("disk unplugged")
+	r.out.mu.Unlock()
+	if status, code := r.call(http.MethodGet, "/transfers/"+tid, payer, "", nil); status != http.StatusServiceUnavailable || code != "2003" {
+		t.Errorf("GET /transfers answered %d %s, want 503 2003", status, code)
+	}
+	if status, code := r.call(http.MethodPost, "/transfers", payer, payee, r.prepareBody(payer, payee, "100")); status != http.StatusServiceUnavailable || code != "2003" {
+		t.Errorf("POST /transfers answered %d %s, want 503 2003", status, code)
+	}
+}
+
+// TestMaxBodyBound: a body limit no outbox record could hold is refused.
+func TestMaxBodyBound(t *testing.T) {
+	st, err := pebble.Open(t.TempDir(), pebble.Options{CacheSize: 8 << 20, MemTableSize: 4 << 20, Logger: rulesLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r := newRig(t)
+	o := Options{Writer: r.w, Directory: directory.New(st.KV(), r.clk), Outbox: r.out, KV: st.KV(), Clock: r.clk, Logger: rulesLog}
+	o.MaxBody = maxMaxBody + 1
+	if _, err := New(o); err == nil {
+		t.Errorf("New with MaxBody %d succeeded, want refused", o.MaxBody)
+	}
+	o.MaxBody = maxMaxBody
+	s, err := New(o)
+	if err != nil {
+		t.Fatalf("New with MaxBody %d: %v", o.MaxBody, err)
+	}
+	s.Close()
 }

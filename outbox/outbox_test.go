@@ -164,6 +164,9 @@ func TestOwedWithEntry(t *testing.T) {
 	if len(snd.got) != 2 || !reflect.DeepEqual(snd.got[0].Vars, request(0).Vars) || !reflect.DeepEqual(snd.got[1].Vars, request(1).Vars) {
 		t.Fatalf("sent %d messages after Stored, want 2 in order", len(snd.got))
 	}
+	if !snd.kept[0] || !snd.kept[1] {
+		t.Errorf("messages owed by a command were sent before the store held them: %v", snd.kept)
+	}
 	// Stored again (a duplicate event) sends nothing twice.
 	o.Stored(msgs)
 	if len(snd.got) != 2 {
